@@ -1,0 +1,15 @@
+//! Database migrations, compiled into the binary and run before the server opens its port.
+//! Never edit or rename a migration that has shipped: add a new one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_foundation::Migration)]
+    }
+}

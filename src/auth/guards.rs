@@ -1,0 +1,179 @@
+//! Request guards, one per kind of caller. They compose: `Admin` builds on `Staff`. A failed
+//! guard answers 401 (not signed in: pages send the browser to the sign-in form) or 403.
+
+use rocket::http::Status;
+use rocket::outcome::try_outcome;
+use rocket::request::{FromRequest, Outcome, Request};
+use sea_orm::EntityTrait;
+
+use super::tokens::Audience;
+use super::{STAFF_COOKIE, STUDENT_COOKIE};
+use crate::App;
+use crate::db::entities::{class, student, user};
+use crate::error::note_error;
+
+/// A signed-in staff member (teacher or administrator) using the web pages.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub user: user::Model,
+}
+
+impl Staff {
+    pub fn is_admin(&self) -> bool {
+        self.user.role == ROLE_ADMIN
+    }
+}
+
+pub const ROLE_ADMIN: &str = "admin";
+pub const ROLE_TEACHER: &str = "teacher";
+
+/// A staff member who is an administrator.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Staff);
+
+/// A staff member calling the JSON API with a bearer token.
+#[derive(Debug, Clone)]
+pub struct ApiStaff(pub Staff);
+
+/// A signed-in student and their class.
+#[derive(Debug, Clone)]
+pub struct StudentSession {
+    pub student: student::Model,
+    pub class: class::Model,
+}
+
+async fn staff_from_token(
+    req: &Request<'_>,
+    audience: Audience,
+    token: Option<&str>,
+) -> Outcome<Staff, ()> {
+    let Some(app) = req.rocket().state::<App>() else {
+        return Outcome::Error((Status::InternalServerError, ()));
+    };
+    let Some(claims) = token.and_then(|t| app.keys.verify(audience, t)) else {
+        return Outcome::Error((Status::Unauthorized, ()));
+    };
+    let Ok(id) = claims.sub.parse::<i32>() else {
+        return Outcome::Error((Status::Unauthorized, ()));
+    };
+    match user::Entity::find_by_id(id).one(&app.db).await {
+        Ok(Some(user)) if user.security_stamp == claims.stamp && !user.disabled => {
+            Outcome::Success(Staff { user })
+        }
+        Ok(_) => Outcome::Error((Status::Unauthorized, ())),
+        Err(e) => {
+            tracing::error!(error = %e, "database error while checking a staff session");
+            Outcome::Error((Status::ServiceUnavailable, ()))
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Staff {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let outcome = req
+            .local_cache_async(async {
+                let token = req
+                    .cookies()
+                    .get(STAFF_COOKIE)
+                    .map(|c| c.value().to_string());
+                match staff_from_token(req, Audience::Staff, token.as_deref()).await {
+                    Outcome::Success(staff) => Ok(staff),
+                    Outcome::Error((status, ())) => Err(status),
+                    Outcome::Forward(status) => Err(status),
+                }
+            })
+            .await;
+        match outcome {
+            Ok(staff) => Outcome::Success(staff.clone()),
+            Err(status) => Outcome::Error((*status, ())),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Admin {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let staff = try_outcome!(req.guard::<Staff>().await);
+        if staff.is_admin() {
+            Outcome::Success(Admin(staff))
+        } else {
+            note_error(req, "This page is for administrators.");
+            Outcome::Error((Status::Forbidden, ()))
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ApiStaff {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let header = req.headers().get_one("Authorization");
+        let token = header
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim);
+        if token.is_none() {
+            note_error(
+                req,
+                "Send a bearer token: Authorization: Bearer <token> (get one from POST /api/v1/tokens).",
+            );
+        }
+        match staff_from_token(req, Audience::Api, token).await {
+            Outcome::Success(staff) => Outcome::Success(ApiStaff(staff)),
+            Outcome::Error((status, ())) => {
+                note_error(
+                    req,
+                    "The bearer token is missing, expired or revoked: request a new one.",
+                );
+                Outcome::Error((status, ()))
+            }
+            Outcome::Forward(status) => Outcome::Forward(status),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for StudentSession {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let Some(app) = req.rocket().state::<App>() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        let token = req
+            .cookies()
+            .get(STUDENT_COOKIE)
+            .map(|c| c.value().to_string());
+        let Some(claims) = token.and_then(|t| app.keys.verify(Audience::Student, &t)) else {
+            return Outcome::Error((Status::Unauthorized, ()));
+        };
+        let Ok(id) = claims.sub.parse::<i32>() else {
+            return Outcome::Error((Status::Unauthorized, ()));
+        };
+        let found = async {
+            let Some(student) = student::Entity::find_by_id(id).one(&app.db).await? else {
+                return Ok(None);
+            };
+            let class = class::Entity::find_by_id(student.class_id)
+                .one(&app.db)
+                .await?;
+            Ok::<_, sea_orm::DbErr>(class.map(|class| (student, class)))
+        }
+        .await;
+        match found {
+            Ok(Some((student, class))) if student.security_stamp == claims.stamp => {
+                Outcome::Success(StudentSession { student, class })
+            }
+            Ok(_) => Outcome::Error((Status::Unauthorized, ())),
+            Err(e) => {
+                tracing::error!(error = %e, "database error while checking a student session");
+                Outcome::Error((Status::ServiceUnavailable, ()))
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Staff passwords: argon2id with the crate's defaults (m=19456 KiB, t=2, p=1), hashed off the
+//! async threads, with a bound on concurrent hashes so a burst of sign-ins cannot exhaust memory.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use rocket::tokio::sync::Semaphore;
+
+pub const MIN_LENGTH: usize = 10;
+
+static HASHING: Semaphore = Semaphore::const_new(4);
+
+/// Says what is wrong with a new password, if anything.
+pub fn check_strength(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_LENGTH {
+        return Err(format!(
+            "Choose a password of at least {MIN_LENGTH} characters."
+        ));
+    }
+    if password.chars().count() > 256 {
+        return Err("Choose a password of at most 256 characters.".into());
+    }
+    Ok(())
+}
+
+pub fn hash_blocking(password: &str) -> Result<String, String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| format!("password hashing failed: {e}"))
+}
+
+pub fn verify_blocking(hash: &str, password: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
+}
+
+pub async fn hash(password: String) -> Result<String, String> {
+    let _permit = HASHING.acquire().await.map_err(|e| e.to_string())?;
+    rocket::tokio::task::spawn_blocking(move || hash_blocking(&password))
+        .await
+        .map_err(|e| format!("password hashing task failed: {e}"))?
+}
+
+pub async fn verify(hash: String, password: String) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
+    rocket::tokio::task::spawn_blocking(move || verify_blocking(&hash, &password))
+        .await
+        .unwrap_or(false)
+}
+
+/// A hash of a random password, used to spend the same time on unknown accounts as on known
+/// ones so response times do not reveal which emails exist.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_blocking(&super::random_hex(16)).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_verifies_only_the_right_password() {
+        let hash = hash_blocking("correct horse battery").expect("hash");
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_blocking(&hash, "correct horse battery"));
+        assert!(!verify_blocking(&hash, "correct horse battery!"));
+        assert!(!verify_blocking("not a hash", "x"));
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert!(check_strength("short").is_err());
+        assert!(check_strength("long enough pass").is_ok());
+    }
+}

@@ -1,0 +1,248 @@
+//! Typed configuration read through Rocket's Figment (`Rocket.toml`, then `TELLWISE_*`
+//! environment variables), validated once at start, plus the first-run secret key.
+
+use std::path::{Path, PathBuf};
+
+use rand::RngExt;
+use rocket::figment::{
+    Figment, Profile,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+/// Settings Tellwise reads besides Rocket's own (address, port, ...).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Settings {
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default)]
+    pub database_url: Option<String>,
+    #[serde(default = "default_min_group_size")]
+    pub min_group_size: u32,
+    #[serde(default)]
+    pub secure_cookies: bool,
+    #[serde(default)]
+    pub public_url: Option<String>,
+    #[serde(default)]
+    pub curriculum_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub help: HelpSettings,
+}
+
+/// The school's own help contacts, shown above the national defaults.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct HelpSettings {
+    #[serde(default)]
+    pub trusted_adult: Option<String>,
+    #[serde(default)]
+    pub local: Vec<HelpContact>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct HelpContact {
+    pub name: String,
+    pub contact: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+fn default_min_group_size() -> u32 {
+    5
+}
+
+impl Settings {
+    /// The database URL, defaulting to an SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.trim().to_string(),
+            _ => format!(
+                "sqlite://{}",
+                self.data_dir.join("tellwise.sqlite").display()
+            ),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.min_group_size < 1 {
+            return Err("min_group_size must be at least 1".into());
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(format!(
+                "public_url must start with http:// or https://, got {url:?}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Rocket's defaults, then `Rocket.toml` (or the file in `TELLWISE_CONFIG`), then the
+/// environment: `ROCKET_*` for compatibility and `TELLWISE_*`, which wins.
+pub fn figment() -> Figment {
+    let file = Env::var_or("TELLWISE_CONFIG", "Rocket.toml");
+    let profile = Env::var("TELLWISE_PROFILE")
+        .map(|name| Profile::new(&name))
+        .unwrap_or_else(|| rocket::Config::DEFAULT_PROFILE);
+    Figment::from(rocket::Config::default())
+        .merge(Serialized::defaults(DefaultSettings::default()))
+        .merge(Toml::file(file).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .merge(
+            Env::prefixed("TELLWISE_")
+                .ignore(&["PROFILE", "CONFIG"])
+                .global(),
+        )
+        .select(profile)
+}
+
+/// Defaults that differ from Rocket's: Tellwise logs through `tracing`, so Rocket's own
+/// colourful banner is kept short.
+#[derive(Serialize)]
+struct DefaultSettings {
+    cli_colors: bool,
+}
+
+impl Default for DefaultSettings {
+    fn default() -> Self {
+        Self { cli_colors: false }
+    }
+}
+
+pub fn load(figment: &Figment) -> Result<Settings, String> {
+    let settings: Settings = figment
+        .extract()
+        .map_err(|e| format!("configuration error: {e}"))?;
+    settings.validate()?;
+    Ok(settings)
+}
+
+/// The secret key from configuration (`secret_key`, e.g. `TELLWISE_SECRET_KEY`, which every app
+/// server behind a load balancer must share), or the one kept in the data directory, generated
+/// on first run. Never committed, never logged.
+pub fn secret_key(figment: &Figment, settings: &Settings) -> Result<String, String> {
+    // Rocket's own default for this key is a byte sequence, not a string: ignore it.
+    if let Ok(key) = figment.extract_inner::<String>("secret_key") {
+        return Ok(key);
+    }
+    let path = settings.data_dir.join("secret.key");
+    match std::fs::read_to_string(&path) {
+        Ok(key) => Ok(key.trim().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => generate_secret_key(&path),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn generate_secret_key(path: &Path) -> Result<String, String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+    }
+    let bytes: [u8; 32] = rand::rng().random();
+    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a new secret key");
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_defaults_to_sqlite_in_data_dir() {
+        let settings: Settings = Figment::new().extract().expect("defaults");
+        assert_eq!(settings.database_url(), "sqlite://data/tellwise.sqlite");
+        assert_eq!(settings.min_group_size, 5);
+    }
+
+    #[test]
+    fn secret_key_is_generated_once_and_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = Settings {
+            data_dir: dir.path().join("nested"),
+            ..Figment::new().extract().expect("defaults")
+        };
+        let figment = Figment::new();
+        let first = secret_key(&figment, &settings).expect("generated");
+        assert_eq!(first.len(), 64);
+        assert_eq!(secret_key(&figment, &settings).expect("read back"), first);
+    }
+
+    #[test]
+    fn public_url_must_be_http() {
+        let settings = Settings {
+            public_url: Some("ftp://x".into()),
+            ..Figment::new().extract().expect("defaults")
+        };
+        assert!(settings.validate().is_err());
+    }
+}
+
+/// National help contacts shown on every help page after the school's own. From the project's
+/// sourced list; verify before each school year.
+pub fn national_help() -> Vec<HelpContact> {
+    let contact = |name: &str, contact: &str, description: &str| HelpContact {
+        name: name.into(),
+        contact: contact.into(),
+        description: Some(description.into()),
+    };
+    vec![
+        contact(
+            "Emergency",
+            "Call 911",
+            "If someone is in danger right now.",
+        ),
+        contact(
+            "National Human Trafficking Hotline",
+            "Call 1-888-373-7888, text 233733 (TTY 711)",
+            "Free, private and open all day and night, with interpreters.",
+        ),
+        contact(
+            "NCMEC CyberTipline",
+            "CyberTipline.org or 1-800-843-5678 (1-800-THE-LOST)",
+            "Report someone online who asks a young person for pictures or to meet.",
+        ),
+        contact(
+            "Take It Down (NCMEC)",
+            "takeitdown.ncmec.org",
+            "Helps remove nude pictures taken of someone under 18. The picture never leaves your device.",
+        ),
+        contact(
+            "988 Suicide & Crisis Lifeline",
+            "Call or text 988 (press 2 for Spanish)",
+            "If you feel overwhelmed or unsafe.",
+        ),
+        contact(
+            "Crisis Text Line",
+            "Text HOME to 741741",
+            "Text with a trained helper, any time.",
+        ),
+        contact(
+            "FBI",
+            "tips.fbi.gov or 1-800-CALL-FBI",
+            "Report threats or someone demanding pictures or money.",
+        ),
+    ]
+}

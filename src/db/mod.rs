@@ -1,0 +1,117 @@
+//! Database connection: the URL's scheme picks the backend, SQLite gets its pragmas on every
+//! connection, and migrations run before anything else touches the schema.
+
+pub mod entities;
+pub mod queries;
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+impl Backend {
+    /// Refuses unknown schemes so a typo never silently creates a new SQLite file.
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+        match scheme {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            "mysql" | "mariadb" => Ok(Self::MySql),
+            _ => Err(format!(
+                "unsupported database URL scheme {scheme:?}: use sqlite://PATH, postgres://... or mysql://... (MariaDB)"
+            )),
+        }
+    }
+}
+
+/// Connects and fails with a message naming the backend when the server cannot be reached.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
+    let backend = Backend::from_url(url)?;
+    let url = match backend {
+        Backend::Sqlite => prepare_sqlite_url(url)?,
+        Backend::MySql => url.replacen("mariadb:", "mysql:", 1),
+        Backend::Postgres => url.to_string(),
+    };
+    let mut options = ConnectOptions::new(url);
+    options
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    if backend == Backend::Sqlite {
+        options.map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
+    }
+    Database::connect(options)
+        .await
+        .map_err(|e| format!("cannot connect to the {backend:?} database: {e}"))
+}
+
+/// `sqlite://path` needs its directory to exist and `mode=rwc` so a first run creates the file.
+fn prepare_sqlite_url(url: &str) -> Result<String, String> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() {
+        return Err(
+            "the sqlite:// URL needs a file path, e.g. sqlite://data/tellwise.sqlite".into(),
+        );
+    }
+    if path != ":memory:"
+        && let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create database directory {}: {e}", dir.display()))?;
+    }
+    let query = if query.contains("mode=") {
+        query.to_string()
+    } else if query.is_empty() {
+        "mode=rwc".to_string()
+    } else {
+        format!("{query}&mode=rwc")
+    };
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), String> {
+    Migrator::up(db, None)
+        .await
+        .map_err(|e| format!("database migration failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_picks_backend_and_unknown_is_refused() {
+        assert_eq!(Backend::from_url("sqlite://x.db"), Ok(Backend::Sqlite));
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db"),
+            Ok(Backend::Postgres)
+        );
+        assert_eq!(Backend::from_url("mysql://root@h/db"), Ok(Backend::MySql));
+        assert!(Backend::from_url("sqlite3://x.db").is_err());
+        assert!(Backend::from_url("data/tellwise.sqlite").is_err());
+    }
+
+    #[test]
+    fn sqlite_url_gets_create_mode() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sub/t.sqlite");
+        let url = prepare_sqlite_url(&format!("sqlite://{}", path.display())).expect("url");
+        assert!(url.ends_with("?mode=rwc"));
+        assert!(path.parent().expect("parent").is_dir());
+    }
+}

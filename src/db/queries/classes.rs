@@ -1,0 +1,227 @@
+//! Classes, their students and their assignments. Every lookup on behalf of a teacher goes
+//! through `class_for`, which answers "not found" for another teacher's class.
+
+use std::collections::BTreeSet;
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+
+use super::{conflict_or, is_unique_violation, now};
+use crate::auth::random_hex;
+use crate::curriculum::Tier;
+use crate::db::entities::{assignment, class, student, user};
+use crate::domain::codes::{JoinCode, generate_secret};
+use crate::error::{AppError, AppResult};
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    teacher: &user::Model,
+    school_id: i32,
+    name: &str,
+    tier: Tier,
+) -> AppResult<class::Model> {
+    // A clash of six characters from 26 is rare; a few retries make it vanishingly so.
+    for _ in 0..8 {
+        let result = class::ActiveModel {
+            school_id: Set(school_id),
+            teacher_id: Set(teacher.id),
+            name: Set(name.to_string()),
+            tier: Set(tier.as_str().to_string()),
+            join_code: Set(JoinCode::generate().as_str().to_string()),
+            language: Set("en".to_string()),
+            created_at: Set(now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await;
+        match result {
+            Ok(class) => return Ok(class),
+            Err(e) if is_unique_violation(&e) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::internal(
+        "could not find a free class code after 8 tries",
+    ))
+}
+
+/// The classes a staff member can see: their own, or every class for an administrator.
+pub async fn visible_to(
+    db: &impl ConnectionTrait,
+    staff: &user::Model,
+    is_admin: bool,
+) -> AppResult<Vec<class::Model>> {
+    let mut query = class::Entity::find().order_by_asc(class::Column::Name);
+    if !is_admin {
+        query = query.filter(class::Column::TeacherId.eq(staff.id));
+    }
+    Ok(query.all(db).await?)
+}
+
+/// A class the staff member may see, or "not found" (never "forbidden", which would confirm
+/// that the class exists).
+pub async fn class_for(
+    db: &impl ConnectionTrait,
+    staff: &user::Model,
+    is_admin: bool,
+    id: i32,
+) -> AppResult<class::Model> {
+    match class::Entity::find_by_id(id).one(db).await? {
+        Some(class) if is_admin || class.teacher_id == staff.id => Ok(class),
+        _ => Err(AppError::not_found()),
+    }
+}
+
+pub async fn by_join_code(
+    db: &impl ConnectionTrait,
+    code: &JoinCode,
+) -> AppResult<Option<class::Model>> {
+    Ok(class::Entity::find()
+        .filter(class::Column::JoinCode.eq(code.as_str()))
+        .one(db)
+        .await?)
+}
+
+pub async fn students(db: &impl ConnectionTrait, class_id: i32) -> AppResult<Vec<student::Model>> {
+    Ok(student::Entity::find()
+        .filter(student::Column::ClassId.eq(class_id))
+        .order_by_asc(student::Column::DisplayName)
+        .all(db)
+        .await?)
+}
+
+/// Adds students by display name, all or none; names are unique in a class, ignoring case.
+pub async fn add_students(
+    db: &DatabaseConnection,
+    class_id: i32,
+    names: &[String],
+) -> AppResult<Vec<student::Model>> {
+    let existing = students(db, class_id).await?;
+    let mut seen: BTreeSet<String> = existing
+        .iter()
+        .map(|s| s.display_name.to_lowercase())
+        .collect();
+    for name in names {
+        if !seen.insert(name.to_lowercase()) {
+            return Err(AppError::Conflict(format!(
+                "There is already a student called {name:?} in this class: add an initial or a number to tell them apart."
+            )));
+        }
+    }
+    let txn = db.begin().await?;
+    let mut added = Vec::with_capacity(names.len());
+    for name in names {
+        let student = student::ActiveModel {
+            class_id: Set(class_id),
+            display_name: Set(name.clone()),
+            secret: Set(generate_secret()),
+            security_stamp: Set(random_hex(16)),
+            created_at: Set(now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(|e| {
+            conflict_or(
+                e,
+                &format!("There is already a student called {name:?} in this class."),
+            )
+        })?;
+        added.push(student);
+    }
+    txn.commit().await?;
+    Ok(added)
+}
+
+pub async fn rotate_student_stamp(db: &impl ConnectionTrait, student_id: i32) -> AppResult<()> {
+    let model = student::ActiveModel {
+        security_stamp: Set(random_hex(16)),
+        ..Default::default()
+    };
+    student::Entity::update_many()
+        .set(model)
+        .filter(student::Column::Id.eq(student_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn active_assignments(
+    db: &impl ConnectionTrait,
+    class_id: i32,
+) -> AppResult<Vec<assignment::Model>> {
+    Ok(assignment::Entity::find()
+        .filter(assignment::Column::ClassId.eq(class_id))
+        .filter(assignment::Column::RemovedAt.is_null())
+        .order_by_asc(assignment::Column::CreatedAt)
+        .order_by_asc(assignment::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn assignment_in_class(
+    db: &impl ConnectionTrait,
+    class_id: i32,
+    assignment_id: i32,
+) -> AppResult<assignment::Model> {
+    assignment::Entity::find_by_id(assignment_id)
+        .filter(assignment::Column::ClassId.eq(class_id))
+        .filter(assignment::Column::RemovedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+pub async fn active_assignment_for_module(
+    db: &impl ConnectionTrait,
+    class_id: i32,
+    slug: &str,
+) -> AppResult<Option<assignment::Model>> {
+    Ok(assignment::Entity::find()
+        .filter(assignment::Column::ClassId.eq(class_id))
+        .filter(assignment::Column::ModuleSlug.eq(slug))
+        .filter(assignment::Column::RemovedAt.is_null())
+        .one(db)
+        .await?)
+}
+
+/// Assigns a module, or updates the due date of an existing assignment. A module that was
+/// unassigned comes back with the answers students had already given.
+pub async fn assign(
+    db: &impl ConnectionTrait,
+    class_id: i32,
+    slug: &str,
+    due_on: Option<chrono::NaiveDate>,
+) -> AppResult<assignment::Model> {
+    let existing = assignment::Entity::find()
+        .filter(assignment::Column::ClassId.eq(class_id))
+        .filter(assignment::Column::ModuleSlug.eq(slug))
+        .one(db)
+        .await?;
+    if let Some(existing) = existing {
+        let mut model: assignment::ActiveModel = existing.into();
+        model.due_on = Set(due_on);
+        model.removed_at = Set(None);
+        return Ok(model.update(db).await?);
+    }
+    assignment::ActiveModel {
+        class_id: Set(class_id),
+        module_slug: Set(slug.to_string()),
+        due_on: Set(due_on),
+        created_at: Set(now()),
+        removed_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| conflict_or(e, "This module is already assigned to the class."))
+}
+
+pub async fn unassign(db: &impl ConnectionTrait, assignment: assignment::Model) -> AppResult<()> {
+    let mut model: assignment::ActiveModel = assignment.into();
+    model.removed_at = Set(Some(now()));
+    model.update(db).await?;
+    Ok(())
+}

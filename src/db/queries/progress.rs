@@ -1,0 +1,199 @@
+//! Attempts and answers. Every write is safe to repeat: starting twice finds the first attempt,
+//! saving an answer twice keeps the first, and finishing happens once.
+
+use std::collections::BTreeSet;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+
+use super::{is_unique_violation, now};
+use crate::curriculum::Module;
+use crate::db::entities::{attempt, response};
+use crate::error::{AppError, AppResult};
+
+pub const PHASE_MAIN: &str = "main";
+
+pub async fn attempts_of_student(
+    db: &impl ConnectionTrait,
+    student_id: i32,
+) -> AppResult<Vec<attempt::Model>> {
+    Ok(attempt::Entity::find()
+        .filter(attempt::Column::StudentId.eq(student_id))
+        .all(db)
+        .await?)
+}
+
+pub async fn attempts_for_assignment(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+) -> AppResult<Vec<attempt::Model>> {
+    Ok(attempt::Entity::find()
+        .filter(attempt::Column::AssignmentId.eq(assignment_id))
+        .all(db)
+        .await?)
+}
+
+pub async fn find_attempt(
+    db: &impl ConnectionTrait,
+    student_id: i32,
+    assignment_id: i32,
+) -> AppResult<Option<attempt::Model>> {
+    Ok(attempt::Entity::find()
+        .filter(attempt::Column::StudentId.eq(student_id))
+        .filter(attempt::Column::AssignmentId.eq(assignment_id))
+        .one(db)
+        .await?)
+}
+
+/// Starts the student's attempt, or returns the one already started (also when two requests
+/// race: the unique index lets one insert win and the other reads it).
+pub async fn start_attempt(
+    db: &impl ConnectionTrait,
+    student_id: i32,
+    assignment_id: i32,
+    module: &Module,
+    language: &str,
+) -> AppResult<attempt::Model> {
+    if let Some(existing) = find_attempt(db, student_id, assignment_id).await? {
+        return Ok(existing);
+    }
+    let inserted = attempt::ActiveModel {
+        student_id: Set(student_id),
+        assignment_id: Set(assignment_id),
+        module_slug: Set(module.slug.clone()),
+        content_version: Set(module.version.clone()),
+        language: Set(language.to_string()),
+        steps_done: Set(0),
+        started_at: Set(now()),
+        finished_at: Set(None),
+        score_correct: Set(None),
+        score_total: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(attempt) => Ok(attempt),
+        Err(e) if is_unique_violation(&e) => find_attempt(db, student_id, assignment_id)
+            .await?
+            .ok_or_else(|| AppError::internal("attempt vanished after a conflicting insert")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records that the first `steps_done` steps are complete; never moves progress backwards.
+pub async fn advance(db: &impl ConnectionTrait, attempt_id: i32, steps_done: i32) -> AppResult<()> {
+    attempt::Entity::update_many()
+        .col_expr(attempt::Column::StepsDone, Expr::value(steps_done))
+        .filter(attempt::Column::Id.eq(attempt_id))
+        .filter(attempt::Column::StepsDone.lt(steps_done))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks the attempt finished with its score, once: a repeat changes nothing.
+pub async fn finish(
+    db: &impl ConnectionTrait,
+    attempt_id: i32,
+    correct: i32,
+    total: i32,
+) -> AppResult<()> {
+    attempt::Entity::update_many()
+        .col_expr(attempt::Column::FinishedAt, Expr::value(now()))
+        .col_expr(attempt::Column::ScoreCorrect, Expr::value(correct))
+        .col_expr(attempt::Column::ScoreTotal, Expr::value(total))
+        .filter(attempt::Column::Id.eq(attempt_id))
+        .filter(attempt::Column::FinishedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn responses_of_attempt(
+    db: &impl ConnectionTrait,
+    attempt_id: i32,
+) -> AppResult<Vec<response::Model>> {
+    Ok(response::Entity::find()
+        .filter(response::Column::AttemptId.eq(attempt_id))
+        .filter(response::Column::Phase.eq(PHASE_MAIN))
+        .all(db)
+        .await?)
+}
+
+pub async fn responses_of_attempts(
+    db: &impl ConnectionTrait,
+    attempt_ids: &[i32],
+) -> AppResult<Vec<response::Model>> {
+    if attempt_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(response::Entity::find()
+        .filter(response::Column::AttemptId.is_in(attempt_ids.iter().copied()))
+        .filter(response::Column::Phase.eq(PHASE_MAIN))
+        .order_by_asc(response::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub fn encode_answer(ids: &BTreeSet<String>) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
+}
+
+pub fn decode_answer(answer: &str) -> BTreeSet<String> {
+    serde_json::from_str(answer).unwrap_or_default()
+}
+
+/// Saves the first answer to a step. Returns the stored answer, which is the earlier one when
+/// the step was already answered: a repeat never makes a second record or changes the first.
+pub async fn save_answer(
+    db: &impl ConnectionTrait,
+    attempt_id: i32,
+    step_id: &str,
+    answer: &BTreeSet<String>,
+    correct: bool,
+) -> AppResult<response::Model> {
+    let find = || {
+        response::Entity::find()
+            .filter(response::Column::AttemptId.eq(attempt_id))
+            .filter(response::Column::StepId.eq(step_id))
+            .filter(response::Column::Phase.eq(PHASE_MAIN))
+            .one(db)
+    };
+    if let Some(existing) = find().await? {
+        return Ok(existing);
+    }
+    let inserted = response::ActiveModel {
+        attempt_id: Set(attempt_id),
+        step_id: Set(step_id.to_string()),
+        phase: Set(PHASE_MAIN.to_string()),
+        answer: Set(encode_answer(answer)),
+        correct: Set(correct),
+        answered_at: Set(now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(saved) => Ok(saved),
+        Err(e) if is_unique_violation(&e) => find()
+            .await?
+            .ok_or_else(|| AppError::internal("answer vanished after a conflicting insert")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn attempts_for_assignments(
+    db: &impl ConnectionTrait,
+    assignment_ids: &[i32],
+) -> AppResult<Vec<attempt::Model>> {
+    if assignment_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(attempt::Entity::find()
+        .filter(attempt::Column::AssignmentId.is_in(assignment_ids.iter().copied()))
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,122 @@
+//! One error type for every handler. The user sees what to fix; the log gets the cause; a
+//! database error never reaches the page. Pages get an HTML error page, `/api/` gets the JSON
+//! envelope `{"errors":[{"detail": "..."}]}`.
+
+use rocket::http::{ContentType, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use rocket::serde::json::json;
+use std::io::Cursor;
+
+use crate::views::Page;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error("database unavailable: {0}")]
+    Database(#[from] sea_orm::DbErr),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Internal failures described as text (token signing, hashing) are internal errors.
+impl From<String> for AppError {
+    fn from(cause: String) -> Self {
+        Self::Internal(cause)
+    }
+}
+
+impl AppError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadRequest(message.into())
+    }
+
+    pub fn not_found() -> Self {
+        Self::NotFound(
+            "We could not find that page. It may have been removed, or the link is wrong.".into(),
+        )
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    pub fn status(&self) -> Status {
+        match self {
+            Self::BadRequest(_) => Status::BadRequest,
+            Self::NotFound(_) => Status::NotFound,
+            Self::Conflict(_) => Status::Conflict,
+            Self::Forbidden(_) => Status::Forbidden,
+            Self::Unauthorized(_) => Status::Unauthorized,
+            Self::Internal(_) => Status::InternalServerError,
+            Self::Database(_) => Status::ServiceUnavailable,
+        }
+    }
+
+    /// What the user is told.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Internal(_) => "Something went wrong on our side. Please try again; nothing you entered was saved twice.".into(),
+            Self::Database(_) => "Tellwise cannot reach its database right now. Please try again in a minute.".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A message for the error catcher to show, set by guards and form parsing, which can only
+/// report a status.
+pub struct ErrorDetail(pub Option<String>);
+
+pub fn note_error(req: &Request<'_>, message: impl Into<String>) {
+    let message = message.into();
+    req.local_cache(|| ErrorDetail(Some(message)));
+}
+
+pub fn noted_error(req: &Request<'_>) -> Option<String> {
+    req.local_cache(|| ErrorDetail(None)).0.clone()
+}
+
+pub fn is_api(req: &Request<'_>) -> bool {
+    req.uri().path().starts_with("/api/")
+}
+
+/// The JSON error envelope.
+pub fn json_error(status: Status, detail: &str) -> Response<'static> {
+    let body = json!({ "errors": [{ "status": status.code, "detail": detail }] }).to_string();
+    Response::build()
+        .status(status)
+        .header(ContentType::JSON)
+        .sized_body(body.len(), Cursor::new(body))
+        .finalize()
+}
+
+impl<'r> Responder<'r, 'static> for AppError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        match &self {
+            Self::Internal(cause) => {
+                tracing::error!(%cause, path = %req.uri().path(), "request failed")
+            }
+            Self::Database(cause) => {
+                tracing::error!(%cause, path = %req.uri().path(), "database error")
+            }
+            _ => {}
+        }
+        let status = self.status();
+        let message = self.public_message();
+        if is_api(req) {
+            return Ok(json_error(status, &message));
+        }
+        Page::error(status, &message).respond_to(req)
+    }
+}

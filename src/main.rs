@@ -1,0 +1,205 @@
+//! The `tellwise` command line. Everything else lives in the library.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tellwise::auth::guards::ROLE_ADMIN;
+use tellwise::auth::passwords;
+use tellwise::db::queries::staff::{self, NewStaff};
+use tellwise::domain::input::{parse_email, parse_name};
+use tellwise::{App, config, curriculum, db};
+
+#[derive(Parser)]
+#[command(
+    name = "tellwise",
+    version,
+    about = "Prevention education for schools: lessons on grooming and trafficking red flags."
+)]
+#[command(
+    long_about = "Prevention education for schools. Configuration comes from Rocket.toml (or the file named by \
+TELLWISE_CONFIG) and TELLWISE_* environment variables, e.g. TELLWISE_DATABASE_URL and TELLWISE_PORT."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the web server (the default). Runs migrations first, and on first run prints a
+    /// one-time link to create the administrator account.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Check a curriculum directory (default: the configured one, else ./curriculum) and print
+    /// every error with its file, line and field. Exits non-zero on any error.
+    CheckCurriculum {
+        /// The directory holding one folder per module.
+        dir: Option<PathBuf>,
+    },
+    /// Create an administrator account. Reads the password from standard input.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// The school's name, used when no school exists yet.
+        #[arg(long, default_value = "My school")]
+        school: String,
+    },
+}
+
+#[rocket::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rocket=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Migrate => migrate().await,
+        Command::CheckCurriculum { dir } => check_curriculum(dir),
+        Command::CreateAdmin {
+            email,
+            name,
+            school,
+        } => create_admin(&email, &name, &school).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> Result<(), String> {
+    let rocket = tellwise::setup(config::figment()).await?;
+    let rocket = rocket
+        .ignite()
+        .await
+        .map_err(|e| format!("cannot start: {e}"))?;
+    let app = rocket.state::<App>().ok_or("application state missing")?;
+    let local = format!(
+        "http://{}:{}",
+        rocket.config().address,
+        rocket.config().port
+    );
+    let base = app.settings.public_url.clone().unwrap_or(local);
+    match app.setup_link(&base).await? {
+        Some(link) => println!(
+            "\nTellwise is starting. Finish setup by creating the administrator account:\n\n    {link}\n"
+        ),
+        None => println!(
+            "\nTellwise is starting. Staff sign in at {base}/login, students at {base}/student/login\n"
+        ),
+    }
+    rocket
+        .launch()
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    Ok(())
+}
+
+async fn connect() -> Result<(config::Settings, sea_orm::DatabaseConnection), String> {
+    let settings = config::load(&config::figment())?;
+    let db = db::connect(&settings.database_url()).await?;
+    db::migrate(&db).await?;
+    Ok((settings, db))
+}
+
+async fn migrate() -> Result<(), String> {
+    connect().await?;
+    println!("migrations applied");
+    Ok(())
+}
+
+fn check_curriculum(dir: Option<PathBuf>) -> Result<(), String> {
+    let dir = match dir {
+        Some(dir) => dir,
+        None => config::load(&config::figment())?
+            .curriculum_dir
+            .unwrap_or_else(|| PathBuf::from("curriculum")),
+    };
+    match curriculum::load_dir(&dir) {
+        Ok(modules) => {
+            for module in &modules {
+                println!(
+                    "ok  {:<40} {:<5} {:>3} min  {:>2} steps  {} questions  version {}",
+                    module.slug,
+                    module.tier.as_str(),
+                    module.minutes,
+                    module.steps.len(),
+                    module.question_count(),
+                    module.version
+                );
+            }
+            println!("{} module(s) in {} are valid", modules.len(), dir.display());
+            Ok(())
+        }
+        Err(errors) => {
+            for error in &errors {
+                println!("{error}");
+            }
+            Err(format!("{} error(s) in {}", errors.len(), dir.display()))
+        }
+    }
+}
+
+fn read_password() -> Result<String, String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!(
+            "Password for the new administrator (at least {} characters): ",
+            passwords::MIN_LENGTH
+        );
+        std::io::stderr().flush().ok();
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn create_admin(email: &str, name: &str, school: &str) -> Result<(), String> {
+    let email = parse_email(email)?;
+    let name = parse_name(name, "name", 100)?;
+    let school_name = parse_name(school, "school name", 200)?;
+    let password = read_password()?;
+    passwords::check_strength(&password)?;
+    let (_, db) = connect().await?;
+    let school = match staff::first_school(&db)
+        .await
+        .map_err(|e| e.public_message())?
+    {
+        Some(school) => school,
+        None => staff::create_school(&db, &school_name)
+            .await
+            .map_err(|e| e.public_message())?,
+    };
+    let password_hash = passwords::hash(password).await?;
+    let user = staff::create(
+        &db,
+        NewStaff {
+            school_id: Some(school.id),
+            email,
+            display_name: name,
+            password_hash,
+            role: ROLE_ADMIN,
+        },
+    )
+    .await
+    .map_err(|e| e.public_message())?;
+    println!("administrator {} created (id {})", user.email, user.id);
+    Ok(())
+}

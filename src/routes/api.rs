@@ -1,0 +1,411 @@
+//! The JSON API under `/api/v1/`: everything a teacher can do in the pages, with bearer tokens
+//! (no cookies, so no CSRF), `{"data": ...}` envelopes and `{"errors": [...]}` on failure.
+//! The OpenAPI document is generated from the annotations here and served at
+//! `/api/v1/openapi.json`.
+
+use rocket::data::{self, Data, FromData};
+use rocket::http::{ContentType, Status};
+use rocket::outcome::Outcome;
+use rocket::request::Request;
+use rocket::serde::json::Json;
+use rocket::{Route, State, delete, get, post, routes};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
+
+use super::staff::check_credentials;
+use super::teacher::{assign_module, assignment_report, new_class, new_students};
+use crate::App;
+use crate::auth::{ApiStaff, Audience};
+use crate::db::entities::{assignment, class, student};
+use crate::db::queries::{classes, staff as staff_queries};
+use crate::error::{AppError, AppResult, note_error};
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        openapi,
+        create_token,
+        revoke_tokens,
+        list_modules,
+        list_classes,
+        create_class,
+        get_class,
+        list_students,
+        add_students,
+        list_assignments,
+        create_assignment,
+        delete_assignment,
+        results,
+        results_csv,
+    ]
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tellwise API",
+        description = "Classes, students, assignments and aggregate results for teachers. \
+Authenticate with POST /api/v1/tokens and send `Authorization: Bearer <token>`. Errors come as `{\"errors\":[{\"status\":400,\"detail\":\"...\"}]}`."
+    ),
+    paths(
+        create_token,
+        revoke_tokens,
+        list_modules,
+        list_classes,
+        create_class,
+        get_class,
+        list_students,
+        add_students,
+        list_assignments,
+        create_assignment,
+        delete_assignment,
+        results,
+        results_csv
+    ),
+    components(schemas(
+        TokenRequest,
+        NewClass,
+        NewStudents,
+        NewAssignment,
+        ClassJson,
+        StudentJson,
+        AssignmentJson,
+        ModuleJson,
+        ErrorEnvelope
+    ))
+)]
+struct ApiDoc;
+
+#[get("/api/v1/openapi.json")]
+fn openapi() -> (ContentType, String) {
+    (
+        ContentType::JSON,
+        ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()),
+    )
+}
+
+/// A JSON body whose parse errors reach the client as a message saying what to fix.
+pub struct ApiJson<T>(pub T);
+
+#[rocket::async_trait]
+impl<'r, T: serde::de::DeserializeOwned + Send + 'r> FromData<'r> for ApiJson<T> {
+    type Error = ();
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        match Json::<T>::from_data(req, data).await {
+            Outcome::Success(json) => Outcome::Success(ApiJson(json.into_inner())),
+            Outcome::Error((status, error)) => {
+                note_error(req, format!("The JSON body could not be read: {error}"));
+                Outcome::Error((status, ()))
+            }
+            Outcome::Forward(forward) => Outcome::Forward(forward),
+        }
+    }
+}
+
+type ApiResult = AppResult<Json<Value>>;
+
+fn data(value: impl Serialize) -> Json<Value> {
+    Json(json!({ "data": value }))
+}
+
+/// `{"errors": [{"status": 400, "detail": "what to fix"}]}`
+#[derive(Serialize, ToSchema)]
+struct ErrorEnvelope {
+    errors: Vec<ErrorItem>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ErrorItem {
+    status: u16,
+    detail: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+struct TokenRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+struct NewClass {
+    name: String,
+    /// K-2, 3-5, 6-8 or 9-12
+    tier: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+struct NewStudents {
+    /// Display names only: no email, no birth date.
+    names: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+struct NewAssignment {
+    /// A module slug from GET /api/v1/modules.
+    module: String,
+    /// YYYY-MM-DD
+    due_on: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ClassJson {
+    id: i32,
+    name: String,
+    tier: String,
+    join_code: String,
+}
+
+impl From<&class::Model> for ClassJson {
+    fn from(c: &class::Model) -> Self {
+        Self {
+            id: c.id,
+            name: c.name.clone(),
+            tier: c.tier.clone(),
+            join_code: c.join_code.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct StudentJson {
+    id: i32,
+    name: String,
+    /// The secret words printed on the student's login card.
+    secret: String,
+}
+
+impl From<&student::Model> for StudentJson {
+    fn from(s: &student::Model) -> Self {
+        Self {
+            id: s.id,
+            name: s.display_name.clone(),
+            secret: s.secret.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct AssignmentJson {
+    id: i32,
+    module: String,
+    due_on: Option<String>,
+}
+
+impl From<&assignment::Model> for AssignmentJson {
+    fn from(a: &assignment::Model) -> Self {
+        Self {
+            id: a.id,
+            module: a.module_slug.clone(),
+            due_on: a.due_on.map(|d| d.to_string()),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct ModuleJson {
+    slug: String,
+    title: String,
+    tier: String,
+    minutes: u32,
+    summary: String,
+    version: String,
+    steps: usize,
+}
+
+/// Exchange a staff email and password for a bearer token (valid 12 hours).
+#[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenRequest,
+    responses((status = 200, description = "`{\"data\":{\"token\":\"...\",\"token_type\":\"Bearer\",\"expires_in\":43200}}`"),
+              (status = 401, body = ErrorEnvelope)))]
+#[post("/api/v1/tokens", data = "<body>")]
+async fn create_token(app: &State<App>, body: ApiJson<TokenRequest>) -> ApiResult {
+    let Some(user) = check_credentials(app, &body.0.email, &body.0.password).await? else {
+        tracing::info!("API sign-in failed");
+        return Err(AppError::Unauthorized(
+            "That email and password do not match an active account.".into(),
+        ));
+    };
+    let token = app
+        .keys
+        .issue(Audience::Api, &user.id.to_string(), &user.security_stamp)?;
+    Ok(data(
+        json!({ "token": token, "token_type": "Bearer", "expires_in": Audience::Api.lifetime_secs() }),
+    ))
+}
+
+/// Revoke every token and session of the caller ("sign out everywhere").
+#[utoipa::path(delete, path = "/api/v1/tokens", responses((status = 204), (status = 401, body = ErrorEnvelope)))]
+#[delete("/api/v1/tokens")]
+async fn revoke_tokens(app: &State<App>, caller: ApiStaff) -> AppResult<Status> {
+    staff_queries::rotate_stamp(&app.db, caller.0.user.id).await?;
+    Ok(Status::NoContent)
+}
+
+/// The modules in the curriculum.
+#[utoipa::path(get, path = "/api/v1/modules", responses((status = 200, body = [ModuleJson])))]
+#[get("/api/v1/modules")]
+fn list_modules(app: &State<App>, _caller: ApiStaff) -> Json<Value> {
+    let modules: Vec<ModuleJson> = app
+        .curriculum
+        .modules()
+        .into_iter()
+        .map(|m| ModuleJson {
+            slug: m.slug.clone(),
+            title: m.title.clone(),
+            tier: m.tier.to_string(),
+            minutes: m.minutes,
+            summary: m.summary.clone(),
+            version: m.version.clone(),
+            steps: m.steps.len(),
+        })
+        .collect();
+    data(modules)
+}
+
+/// The caller's classes (every class for an administrator).
+#[utoipa::path(get, path = "/api/v1/classes", responses((status = 200, body = [ClassJson])))]
+#[get("/api/v1/classes")]
+async fn list_classes(app: &State<App>, caller: ApiStaff) -> ApiResult {
+    let list = classes::visible_to(&app.db, &caller.0.user, caller.0.is_admin()).await?;
+    Ok(data(list.iter().map(ClassJson::from).collect::<Vec<_>>()))
+}
+
+/// Create a class; it gets a join code.
+#[utoipa::path(post, path = "/api/v1/classes", request_body = NewClass,
+    responses((status = 201, body = ClassJson), (status = 400, body = ErrorEnvelope)))]
+#[post("/api/v1/classes", data = "<body>")]
+async fn create_class(
+    app: &State<App>,
+    caller: ApiStaff,
+    body: ApiJson<NewClass>,
+) -> AppResult<(Status, Json<Value>)> {
+    let class = new_class(app, &caller.0, &body.0.name, &body.0.tier).await?;
+    Ok((Status::Created, data(ClassJson::from(&class))))
+}
+
+/// One class. Another teacher's class answers 404.
+#[utoipa::path(get, path = "/api/v1/classes/{id}", params(("id" = i32, Path)),
+    responses((status = 200, body = ClassJson), (status = 404, body = ErrorEnvelope)))]
+#[get("/api/v1/classes/<id>")]
+async fn get_class(app: &State<App>, caller: ApiStaff, id: i32) -> ApiResult {
+    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
+    Ok(data(ClassJson::from(&class)))
+}
+
+#[utoipa::path(get, path = "/api/v1/classes/{id}/students", params(("id" = i32, Path)),
+    responses((status = 200, body = [StudentJson]), (status = 404, body = ErrorEnvelope)))]
+#[get("/api/v1/classes/<id>/students")]
+async fn list_students(app: &State<App>, caller: ApiStaff, id: i32) -> ApiResult {
+    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
+    let students = classes::students(&app.db, class.id).await?;
+    Ok(data(
+        students.iter().map(StudentJson::from).collect::<Vec<_>>(),
+    ))
+}
+
+/// Add students by display name; each gets secret words for their login card.
+#[utoipa::path(post, path = "/api/v1/classes/{id}/students", params(("id" = i32, Path)), request_body = NewStudents,
+    responses((status = 201, body = [StudentJson]), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+#[post("/api/v1/classes/<id>/students", data = "<body>")]
+async fn add_students(
+    app: &State<App>,
+    caller: ApiStaff,
+    id: i32,
+    body: ApiJson<NewStudents>,
+) -> AppResult<(Status, Json<Value>)> {
+    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
+    if body.0.names.len() > 100 {
+        return Err(AppError::bad_request("Add at most 100 students at a time."));
+    }
+    let added = new_students(app, &class, &body.0.names).await?;
+    Ok((
+        Status::Created,
+        data(added.iter().map(StudentJson::from).collect::<Vec<_>>()),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/classes/{id}/assignments", params(("id" = i32, Path)),
+    responses((status = 200, body = [AssignmentJson]), (status = 404, body = ErrorEnvelope)))]
+#[get("/api/v1/classes/<id>/assignments")]
+async fn list_assignments(app: &State<App>, caller: ApiStaff, id: i32) -> ApiResult {
+    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
+    let list = classes::active_assignments(&app.db, class.id).await?;
+    Ok(data(
+        list.iter().map(AssignmentJson::from).collect::<Vec<_>>(),
+    ))
+}
+
+/// Assign a module (any tier; the class's own tier is recommended). Assigning again updates the due date.
+#[utoipa::path(post, path = "/api/v1/classes/{id}/assignments", params(("id" = i32, Path)), request_body = NewAssignment,
+    responses((status = 201, body = AssignmentJson), (status = 400, body = ErrorEnvelope)))]
+#[post("/api/v1/classes/<id>/assignments", data = "<body>")]
+async fn create_assignment(
+    app: &State<App>,
+    caller: ApiStaff,
+    id: i32,
+    body: ApiJson<NewAssignment>,
+) -> AppResult<(Status, Json<Value>)> {
+    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
+    let assignment = assign_module(
+        app,
+        &class,
+        &body.0.module,
+        body.0.due_on.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok((Status::Created, data(AssignmentJson::from(&assignment))))
+}
+
+/// Unassign a module. Students' answers are kept and come back if it is assigned again.
+#[utoipa::path(delete, path = "/api/v1/classes/{id}/assignments/{assignment_id}",
+    params(("id" = i32, Path), ("assignment_id" = i32, Path)), responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+#[delete("/api/v1/classes/<id>/assignments/<assignment_id>")]
+async fn delete_assignment(
+    app: &State<App>,
+    caller: ApiStaff,
+    id: i32,
+    assignment_id: i32,
+) -> AppResult<Status> {
+    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
+    let assignment = classes::assignment_in_class(&app.db, class.id, assignment_id).await?;
+    classes::unassign(&app.db, assignment).await?;
+    Ok(Status::NoContent)
+}
+
+/// Aggregate results, with groups below the minimum size suppressed (`null` figures), and each
+/// student's status (never their answers).
+#[utoipa::path(get, path = "/api/v1/classes/{id}/assignments/{assignment_id}/results",
+    params(("id" = i32, Path), ("assignment_id" = i32, Path)), responses((status = 200), (status = 404, body = ErrorEnvelope)))]
+#[get("/api/v1/classes/<id>/assignments/<assignment_id>/results")]
+async fn results(app: &State<App>, caller: ApiStaff, id: i32, assignment_id: i32) -> ApiResult {
+    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
+    let assignment = classes::assignment_in_class(&app.db, class.id, assignment_id).await?;
+    let report = assignment_report(app, &class, &assignment).await?;
+    Ok(data(json!({
+        "module": report.module.slug,
+        "results": report.results,
+        "students": report.students,
+    })))
+}
+
+/// The same aggregates as CSV.
+#[utoipa::path(get, path = "/api/v1/classes/{id}/assignments/{assignment_id}/results.csv",
+    params(("id" = i32, Path), ("assignment_id" = i32, Path)), responses((status = 200, content_type = "text/csv")))]
+#[get("/api/v1/classes/<id>/assignments/<assignment_id>/results.csv")]
+async fn results_csv(
+    app: &State<App>,
+    caller: ApiStaff,
+    id: i32,
+    assignment_id: i32,
+) -> AppResult<(ContentType, String)> {
+    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
+    let assignment = classes::assignment_in_class(&app.db, class.id, assignment_id).await?;
+    let report = assignment_report(app, &class, &assignment).await?;
+    Ok((
+        ContentType::CSV,
+        report
+            .results
+            .to_csv(report.module)
+            .map_err(AppError::internal)?,
+    ))
+}

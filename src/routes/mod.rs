@@ -1,0 +1,123 @@
+//! HTTP routes, one module per audience. Handlers stay thin: guards, a call into the domain or
+//! a query, a response.
+
+mod admin;
+mod api;
+mod assets;
+mod public;
+mod staff;
+mod student;
+mod teacher;
+
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::{Header, Status};
+use rocket::request::Request;
+use rocket::response::{Redirect, Responder};
+use rocket::{Catcher, Response, Route, catch, catchers};
+
+use crate::error::{is_api, json_error, noted_error};
+use crate::views::Page;
+
+pub fn routes() -> Vec<Route> {
+    [
+        public::routes(),
+        assets::routes(),
+        staff::routes(),
+        admin::routes(),
+        teacher::routes(),
+        student::routes(),
+        api::routes(),
+    ]
+    .concat()
+}
+
+pub fn catchers() -> Vec<Catcher> {
+    catchers![any_error]
+}
+
+fn default_message(status: Status) -> &'static str {
+    match status.code {
+        400 => "The request could not be read. Check what you entered and try again.",
+        401 => "Please sign in first.",
+        403 => "You do not have access to this page.",
+        404 => "We could not find that page. It may have been removed, or the link is wrong.",
+        405 => "That action is not available here.",
+        413 => "What you sent is too large.",
+        415 => "Send the request as a form or as JSON.",
+        422 => "Some fields are missing or not valid. Go back and check the form.",
+        429 => "Too many tries. Wait a minute and try again.",
+        503 => "Tellwise cannot reach its database right now. Please try again in a minute.",
+        _ => "Something went wrong on our side. Please try again.",
+    }
+}
+
+/// One catcher for every status: JSON under `/api/`, the sign-in form for pages that need a
+/// session, an error page otherwise.
+#[catch(default)]
+fn any_error<'r>(status: Status, req: &'r Request<'_>) -> CaughtError {
+    let message = noted_error(req).unwrap_or_else(|| default_message(status).to_string());
+    if is_api(req) {
+        return CaughtError::Json(status, message);
+    }
+    if status == Status::Unauthorized {
+        let target = if req.uri().path().starts_with("/student") {
+            "/student/login"
+        } else {
+            "/login"
+        };
+        return CaughtError::Redirect(Redirect::to(target));
+    }
+    CaughtError::Page(Page::error(status, &message))
+}
+
+enum CaughtError {
+    Json(Status, String),
+    Redirect(Redirect),
+    Page(Page),
+}
+
+impl<'r> Responder<'r, 'static> for CaughtError {
+    fn respond_to(self, req: &'r Request<'_>) -> rocket::response::Result<'static> {
+        match self {
+            CaughtError::Json(status, message) => Ok(json_error(status, &message)),
+            CaughtError::Redirect(redirect) => redirect.respond_to(req),
+            CaughtError::Page(page) => page.respond_to(req),
+        }
+    }
+}
+
+/// Security headers on every response, errors and static files included.
+pub struct SecurityHeaders;
+
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+#[rocket::async_trait]
+impl Fairing for SecurityHeaders {
+    fn info(&self) -> Info {
+        Info {
+            name: "security headers",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        res.set_header(Header::new(
+            "Content-Security-Policy",
+            CONTENT_SECURITY_POLICY,
+        ));
+        res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
+        res.set_header(Header::new("Referrer-Policy", "no-referrer"));
+        res.set_header(Header::new("X-Frame-Options", "DENY"));
+        res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
+        res.set_header(Header::new(
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ));
+        if req.uri().path().starts_with("/static/") && res.status() == Status::Ok {
+            res.set_header(Header::new("Cache-Control", "public, max-age=86400"));
+        } else {
+            res.set_header(Header::new("Cache-Control", "no-store"));
+        }
+    }
+}

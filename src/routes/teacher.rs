@@ -1,0 +1,444 @@
+//! Teacher pages: classes, students and login cards, assignments, and results. Administrators
+//! can do all of this too. The functions marked `pub(super)` are shared with the JSON API.
+
+use rocket::form::FromForm;
+use rocket::http::ContentType;
+use rocket::response::Redirect;
+use rocket::{Route, State, get, post, routes, uri};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::App;
+use crate::auth::Staff;
+use crate::auth::csrf::Checked;
+use crate::csrf_form;
+use crate::curriculum::{Module, Tier};
+use crate::db::entities::{assignment, attempt, class, student};
+use crate::db::queries::{classes, progress, staff as staff_queries};
+use crate::domain::codes::JoinCode;
+use crate::domain::input::{parse_due_date, parse_name, parse_student_names};
+use crate::domain::results::{AttemptSummary, ModuleResults, ResponseRecord, module_results};
+use crate::error::{AppError, AppResult};
+use crate::views::Page;
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        dashboard,
+        create_class,
+        class_page,
+        add_students,
+        login_cards,
+        assign,
+        unassign,
+        results_page,
+        results_csv
+    ]
+}
+
+#[derive(FromForm)]
+struct NewClassForm {
+    csrf_token: String,
+    name: String,
+    tier: String,
+}
+
+#[derive(FromForm)]
+struct StudentsForm {
+    csrf_token: String,
+    names: String,
+}
+
+#[derive(FromForm)]
+struct AssignForm {
+    csrf_token: String,
+    module: String,
+    due_on: String,
+}
+
+#[derive(FromForm)]
+struct RemoveForm {
+    csrf_token: String,
+}
+
+csrf_form!(NewClassForm, StudentsForm, AssignForm, RemoveForm);
+
+pub(super) fn parse_tier(input: &str) -> AppResult<Tier> {
+    Tier::parse(input).ok_or_else(|| {
+        AppError::bad_request(format!(
+            "{input:?} is not a grade band: choose K-2, 3-5, 6-8 or 9-12."
+        ))
+    })
+}
+
+pub(super) async fn new_class(
+    app: &App,
+    staff: &Staff,
+    name: &str,
+    tier: &str,
+) -> AppResult<class::Model> {
+    let name = parse_name(name, "class name", 100).map_err(AppError::BadRequest)?;
+    let tier = parse_tier(tier)?;
+    let school_id = match staff.user.school_id {
+        Some(id) => id,
+        None => staff_queries::first_school(&app.db)
+            .await?
+            .map(|s| s.id)
+            .ok_or_else(|| AppError::Conflict("Set up a school first.".into()))?,
+    };
+    classes::create(&app.db, &staff.user, school_id, &name, tier).await
+}
+
+pub(super) async fn new_students(
+    app: &App,
+    class: &class::Model,
+    names: &[String],
+) -> AppResult<Vec<student::Model>> {
+    let names = names
+        .iter()
+        .map(|n| crate::domain::input::parse_student_name(n))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(AppError::BadRequest)?;
+    if names.is_empty() {
+        return Err(AppError::bad_request("Enter at least one student name."));
+    }
+    classes::add_students(&app.db, class.id, &names).await
+}
+
+pub(super) fn module_or_400<'a>(app: &'a App, slug: &str) -> AppResult<&'a Module> {
+    app.curriculum.get(slug.trim()).ok_or_else(|| {
+        AppError::bad_request(format!(
+            "There is no module called {:?}: pick one from the list.",
+            slug.trim()
+        ))
+    })
+}
+
+pub(super) async fn assign_module(
+    app: &App,
+    class: &class::Model,
+    slug: &str,
+    due_on: &str,
+) -> AppResult<assignment::Model> {
+    let module = module_or_400(app, slug)?;
+    let due_on = parse_due_date(due_on).map_err(AppError::BadRequest)?;
+    classes::assign(&app.db, class.id, &module.slug, due_on).await
+}
+
+/// A module in the curriculum, as listed to a teacher for a class of `class_tier`.
+#[derive(Serialize)]
+pub(super) struct ModuleChoice {
+    slug: String,
+    title: String,
+    tier: Tier,
+    minutes: u32,
+    summary: String,
+    other_tier: bool,
+}
+
+fn module_choices(app: &App, class_tier: Option<Tier>) -> Vec<ModuleChoice> {
+    app.curriculum
+        .modules()
+        .into_iter()
+        .map(|m| ModuleChoice {
+            slug: m.slug.clone(),
+            title: m.title.clone(),
+            tier: m.tier,
+            minutes: m.minutes,
+            summary: m.summary.clone(),
+            other_tier: class_tier.is_some_and(|t| t != m.tier),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+pub(super) struct Progress {
+    finished: usize,
+    in_progress: usize,
+    not_started: usize,
+    finished_percent: u32,
+    in_progress_percent: u32,
+}
+
+impl Progress {
+    fn of(attempts: &[&attempt::Model], roster: usize) -> Self {
+        let finished = attempts.iter().filter(|a| a.finished_at.is_some()).count();
+        let in_progress = attempts.len() - finished;
+        let pct = |n: usize| {
+            if roster == 0 {
+                0
+            } else {
+                (n * 100 / roster) as u32
+            }
+        };
+        Self {
+            finished,
+            in_progress,
+            not_started: roster.saturating_sub(attempts.len()),
+            finished_percent: pct(finished),
+            in_progress_percent: pct(in_progress),
+        }
+    }
+}
+
+#[get("/teacher")]
+async fn dashboard(app: &State<App>, staff: Staff) -> AppResult<Page> {
+    let classes = classes::visible_to(&app.db, &staff.user, staff.is_admin()).await?;
+    let rows: Vec<_> = classes
+        .iter()
+        .map(|c| json!({ "id": c.id, "name": c.name, "tier": c.tier, "code": display_code(&c.join_code) }))
+        .collect();
+    let tiers: Vec<_> = Tier::ALL
+        .iter()
+        .map(|t| json!({ "value": t.as_str(), "label": t.label() }))
+        .collect();
+    Ok(Page::new(
+        "teacher/dashboard",
+        "Your classes",
+        json!({ "classes": rows, "tiers": tiers }),
+    )
+    .for_staff(&staff))
+}
+
+fn display_code(code: &str) -> String {
+    JoinCode::parse(code)
+        .map(|c| c.display())
+        .unwrap_or_else(|_| code.to_string())
+}
+
+#[post("/teacher/classes", data = "<form>")]
+async fn create_class(
+    app: &State<App>,
+    staff: Staff,
+    form: Checked<NewClassForm>,
+) -> AppResult<Redirect> {
+    let class = new_class(app, &staff, &form.0.name, &form.0.tier).await?;
+    Ok(Redirect::to(uri!(class_page(class.id))))
+}
+
+#[get("/teacher/classes/<id>")]
+async fn class_page(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> {
+    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let students = classes::students(&app.db, class.id).await?;
+    let assignments = classes::active_assignments(&app.db, class.id).await?;
+    let ids: Vec<i32> = assignments.iter().map(|a| a.id).collect();
+    let attempts = progress::attempts_for_assignments(&app.db, &ids).await?;
+    let class_tier = Tier::parse(&class.tier);
+    let assignment_rows: Vec<_> = assignments
+        .iter()
+        .map(|a| {
+            let module = app.curriculum.get(&a.module_slug);
+            let of_this: Vec<&attempt::Model> = attempts
+                .iter()
+                .filter(|t| t.assignment_id == a.id)
+                .collect();
+            json!({
+                "id": a.id,
+                "slug": a.module_slug,
+                "title": module.map_or(a.module_slug.as_str(), |m| m.title.as_str()),
+                "tier": module.map(|m| m.tier),
+                "other_tier": module.is_some_and(|m| Some(m.tier) != class_tier),
+                "due_on": a.due_on.map(|d| d.to_string()),
+                "progress": Progress::of(&of_this, students.len()),
+            })
+        })
+        .collect();
+    let student_names: Vec<&str> = students.iter().map(|s| s.display_name.as_str()).collect();
+    let context = json!({
+        "class": { "id": class.id, "name": class.name, "tier": class.tier, "code": display_code(&class.join_code) },
+        "student_count": student_names.len(),
+        "students": student_names,
+        "assignments": assignment_rows,
+        "modules": module_choices(app, class_tier),
+    });
+    Ok(Page::new("teacher/class", class.name.clone(), context).for_staff(&staff))
+}
+
+#[post("/teacher/classes/<id>/students", data = "<form>")]
+async fn add_students(
+    app: &State<App>,
+    staff: Staff,
+    id: i32,
+    form: Checked<StudentsForm>,
+) -> AppResult<Redirect> {
+    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let names = parse_student_names(&form.0.names).map_err(AppError::BadRequest)?;
+    new_students(app, &class, &names).await?;
+    Ok(Redirect::to(uri!(class_page(class.id))))
+}
+
+/// A printable page of cards: each student's name, the class code and their secret words.
+#[get("/teacher/classes/<id>/cards")]
+async fn login_cards(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> {
+    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let students = classes::students(&app.db, class.id).await?;
+    let cards: Vec<_> = students
+        .iter()
+        .map(|s| json!({ "name": s.display_name, "secret": s.secret }))
+        .collect();
+    let sign_in_url = format!(
+        "{}/student/login",
+        app.settings
+            .public_url
+            .as_deref()
+            .unwrap_or("")
+            .trim_end_matches('/')
+    );
+    let context = json!({
+        "class": { "id": class.id, "name": class.name, "code": display_code(&class.join_code) },
+        "cards": cards,
+        "sign_in_url": sign_in_url,
+    });
+    Ok(Page::new(
+        "teacher/cards",
+        format!("Login cards: {}", class.name),
+        context,
+    )
+    .for_staff(&staff))
+}
+
+#[post("/teacher/classes/<id>/assignments", data = "<form>")]
+async fn assign(
+    app: &State<App>,
+    staff: Staff,
+    id: i32,
+    form: Checked<AssignForm>,
+) -> AppResult<Redirect> {
+    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    assign_module(app, &class, &form.0.module, &form.0.due_on).await?;
+    Ok(Redirect::to(uri!(class_page(class.id))))
+}
+
+#[post(
+    "/teacher/classes/<id>/assignments/<assignment_id>/remove",
+    data = "<form>"
+)]
+async fn unassign(
+    app: &State<App>,
+    staff: Staff,
+    id: i32,
+    assignment_id: i32,
+    form: Checked<RemoveForm>,
+) -> AppResult<Redirect> {
+    let _ = form;
+    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let assignment = classes::assignment_in_class(&app.db, class.id, assignment_id).await?;
+    classes::unassign(&app.db, assignment).await?;
+    Ok(Redirect::to(uri!(class_page(class.id))))
+}
+
+/// Where one student stands in one module: status only, never their answers.
+#[derive(Serialize)]
+pub(super) struct StudentStatus {
+    pub name: String,
+    pub status: &'static str,
+    pub steps_done: i32,
+}
+
+pub(super) struct Report<'a> {
+    pub module: &'a Module,
+    pub results: ModuleResults,
+    pub students: Vec<StudentStatus>,
+}
+
+pub(super) async fn assignment_report<'a>(
+    app: &'a App,
+    class: &class::Model,
+    assignment: &assignment::Model,
+) -> AppResult<Report<'a>> {
+    let module = app.curriculum.get(&assignment.module_slug).ok_or_else(|| {
+        AppError::NotFound(format!(
+            "The module {:?} is no longer in the curriculum.",
+            assignment.module_slug
+        ))
+    })?;
+    let students = classes::students(&app.db, class.id).await?;
+    let attempts = progress::attempts_for_assignment(&app.db, assignment.id).await?;
+    let attempt_ids: Vec<i32> = attempts.iter().map(|a| a.id).collect();
+    let responses = progress::responses_of_attempts(&app.db, &attempt_ids).await?;
+    let summaries: Vec<AttemptSummary> = attempts
+        .iter()
+        .map(|a| AttemptSummary {
+            attempt_id: a.id,
+            finished: a.finished_at.is_some(),
+            score: a.score_correct.zip(a.score_total),
+        })
+        .collect();
+    let records: Vec<ResponseRecord> = responses
+        .iter()
+        .map(|r| ResponseRecord {
+            attempt_id: r.attempt_id,
+            step_id: r.step_id.clone(),
+            answer: progress::decode_answer(&r.answer),
+            correct: r.correct,
+        })
+        .collect();
+    let results = module_results(
+        module,
+        students.len(),
+        &summaries,
+        &records,
+        app.settings.min_group_size as usize,
+    );
+    let statuses = students
+        .iter()
+        .map(|s| {
+            let attempt = attempts.iter().find(|a| a.student_id == s.id);
+            StudentStatus {
+                name: s.display_name.clone(),
+                status: match attempt {
+                    Some(a) if a.finished_at.is_some() => "finished",
+                    Some(_) => "in progress",
+                    None => "not started",
+                },
+                steps_done: attempt.map_or(0, |a| a.steps_done),
+            }
+        })
+        .collect();
+    Ok(Report {
+        module,
+        results,
+        students: statuses,
+    })
+}
+
+#[get("/teacher/classes/<id>/assignments/<assignment_id>")]
+async fn results_page(
+    app: &State<App>,
+    staff: Staff,
+    id: i32,
+    assignment_id: i32,
+) -> AppResult<Page> {
+    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let assignment = classes::assignment_in_class(&app.db, class.id, assignment_id).await?;
+    let report = assignment_report(app, &class, &assignment).await?;
+    let context = json!({
+        "class": { "id": class.id, "name": class.name },
+        "assignment": { "id": assignment.id, "due_on": assignment.due_on.map(|d| d.to_string()) },
+        "module": { "title": report.module.title, "tier": report.module.tier, "steps": report.module.steps.len() },
+        "results": report.results,
+        "students": report.students,
+    });
+    Ok(Page::new(
+        "teacher/results",
+        format!("Results: {}", report.module.title),
+        context,
+    )
+    .for_staff(&staff))
+}
+
+#[get("/teacher/classes/<id>/assignments/<assignment_id>/results.csv")]
+async fn results_csv(
+    app: &State<App>,
+    staff: Staff,
+    id: i32,
+    assignment_id: i32,
+) -> AppResult<(ContentType, String)> {
+    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let assignment = classes::assignment_in_class(&app.db, class.id, assignment_id).await?;
+    let report = assignment_report(app, &class, &assignment).await?;
+    let csv = report
+        .results
+        .to_csv(report.module)
+        .map_err(AppError::internal)?;
+    Ok((ContentType::CSV, csv))
+}

@@ -1,0 +1,149 @@
+//! Server-rendered pages: Handlebars templates compiled into the binary (read from disk in
+//! debug builds, so template edits need no recompile), one layout, and the `Page` responder that
+//! adds what every page needs (the CSRF token, who is signed in).
+
+use handlebars::Handlebars;
+use rocket::http::{ContentType, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use rust_embed::Embed;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::io::Cursor;
+
+use crate::App;
+use crate::auth::Staff;
+use crate::auth::csrf::token_for;
+
+#[derive(Embed)]
+#[folder = "templates/"]
+#[include = "*.hbs"]
+#[include = "**/*.hbs"]
+struct Templates;
+
+pub struct Views {
+    registry: Handlebars<'static>,
+}
+
+impl Views {
+    /// Registers every embedded template under its path without `.hbs`, e.g. `teacher/class`.
+    pub fn load() -> Result<Self, String> {
+        let mut registry = Handlebars::new();
+        registry.set_strict_mode(true);
+        for path in Templates::iter() {
+            let Some(file) = Templates::get(&path) else {
+                continue;
+            };
+            let source = String::from_utf8_lossy(&file.data);
+            let name = path.trim_end_matches(".hbs");
+            registry
+                .register_template_string(name, source.as_ref())
+                .map_err(|e| format!("template {path}: {e}"))?;
+        }
+        Ok(Self { registry })
+    }
+
+    pub fn render(&self, name: &str, context: &Value) -> Result<String, String> {
+        self.registry
+            .render(name, context)
+            .map_err(|e| format!("rendering {name}: {e}"))
+    }
+}
+
+/// Who the page is for, which decides the navigation.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Viewer {
+    pub staff: bool,
+    pub admin: bool,
+    pub student: bool,
+    pub name: String,
+}
+
+impl Viewer {
+    pub fn staff(staff: &Staff) -> Self {
+        Self {
+            staff: true,
+            admin: staff.is_admin(),
+            student: false,
+            name: staff.user.display_name.clone(),
+        }
+    }
+
+    pub fn student(name: &str) -> Self {
+        Self {
+            student: true,
+            name: name.to_string(),
+            ..Self::default()
+        }
+    }
+}
+
+/// An HTML page: a template, its context, and who is looking.
+pub struct Page {
+    template: &'static str,
+    title: String,
+    context: Value,
+    viewer: Viewer,
+    status: Status,
+}
+
+impl Page {
+    pub fn new(template: &'static str, title: impl Into<String>, context: impl Serialize) -> Self {
+        Self {
+            template,
+            title: title.into(),
+            context: serde_json::to_value(context).unwrap_or(Value::Null),
+            viewer: Viewer::default(),
+            status: Status::Ok,
+        }
+    }
+
+    pub fn for_viewer(mut self, viewer: Viewer) -> Self {
+        self.viewer = viewer;
+        self
+    }
+
+    pub fn for_staff(self, staff: &Staff) -> Self {
+        self.for_viewer(Viewer::staff(staff))
+    }
+
+    pub fn with_status(mut self, status: Status) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn error(status: Status, message: &str) -> Self {
+        Self::new(
+            "error",
+            status.reason().unwrap_or("Error"),
+            json!({ "code": status.code, "message": message }),
+        )
+        .with_status(status)
+    }
+}
+
+impl<'r> Responder<'r, 'static> for Page {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let (Some(views), Some(app)) = (req.rocket().state::<Views>(), req.rocket().state::<App>())
+        else {
+            tracing::error!("views or app state missing");
+            return Err(Status::InternalServerError);
+        };
+        let csrf = token_for(req.cookies(), app.settings.secure_cookies);
+        let context = json!({
+            "title": self.title,
+            "csrf": csrf,
+            "viewer": self.viewer,
+            "page": self.context,
+        });
+        let html = views.render(self.template, &context).map_err(|e| {
+            tracing::error!(error = %e, "template failed");
+            Status::InternalServerError
+        })?;
+        Response::build()
+            .status(self.status)
+            .header(ContentType::HTML)
+            .sized_body(html.len(), Cursor::new(html))
+            .ok()
+    }
+}

@@ -8,11 +8,11 @@ use crate::App;
 use crate::auth::{Staff, StudentSession};
 use crate::config::national_help;
 use crate::db::queries::staff;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::views::{Page, Viewer};
 
 pub fn routes() -> Vec<Route> {
-    routes![home, help]
+    routes![home, help, live, ready]
 }
 
 #[get("/")]
@@ -53,4 +53,17 @@ fn help(app: &State<App>, staff: Option<Staff>, student: Option<StudentSession>)
         (None, Some(student)) => page.for_viewer(Viewer::student(&student.student.display_name)),
         (None, None) => page,
     }
+}
+
+/// The process is up (for a supervisor); says nothing about the database.
+#[get("/health/live")]
+fn live() -> &'static str {
+    "ok"
+}
+
+/// Ready to serve: the database answers (for a load balancer).
+#[get("/health/ready")]
+async fn ready(app: &State<App>) -> AppResult<&'static str> {
+    app.db.ping().await.map_err(AppError::Database)?;
+    Ok("ok")
 }

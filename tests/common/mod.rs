@@ -1,0 +1,478 @@
+//! Test helpers: a fresh database per test (an SQLite file, or a new PostgreSQL/MariaDB database
+//! when `TELLWISE_TEST_POSTGRES_URL` or `TELLWISE_TEST_MYSQL_URL` is set), and `Browser`s that
+//! drive the real app over HTTP, each with its own cookies.
+#![allow(dead_code)]
+
+use rocket::figment::Figment;
+use rocket::http::{ContentType, Header, Status};
+use rocket::local::asynchronous::{Client, LocalResponse};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+
+pub const ADMIN_EMAIL: &str = "admin@school.test";
+pub const ADMIN_PASSWORD: &str = "admin password 1";
+pub const TEACHER_PASSWORD: &str = "teacher password 1";
+
+enum ServerDb {
+    Postgres,
+    MySql,
+}
+
+/// A database that lives as long as the test.
+struct TestDatabase {
+    url: String,
+    server: Option<(ServerDb, String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+fn random_name() -> String {
+    format!("tw_test_{}", tellwise::auth::random_hex(6))
+}
+
+fn with_database(server_url: &str, name: &str) -> String {
+    let (base, query) = server_url
+        .split_once('?')
+        .map_or((server_url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl TestDatabase {
+    async fn create() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let postgres = std::env::var("TELLWISE_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|v| !v.is_empty());
+        let mysql = std::env::var("TELLWISE_TEST_MYSQL_URL")
+            .ok()
+            .filter(|v| !v.is_empty());
+        let (kind, server_url) = match (postgres, mysql) {
+            (Some(_), Some(_)) => panic!(
+                "set only one of TELLWISE_TEST_POSTGRES_URL and TELLWISE_TEST_MYSQL_URL per run"
+            ),
+            (Some(url), None) => (ServerDb::Postgres, url),
+            (None, Some(url)) => (ServerDb::MySql, url),
+            (None, None) => {
+                let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
+                return Self {
+                    url,
+                    server: None,
+                    _dir: dir,
+                };
+            }
+        };
+        let name = random_name();
+        let admin = Database::connect(server_url.as_str())
+            .await
+            .expect("test database server reachable");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        let url = with_database(&server_url, &name);
+        Self {
+            url,
+            server: Some((kind, server_url, name)),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((kind, server_url, name)) = self.server.take() else {
+            return;
+        };
+        let sql = match kind {
+            ServerDb::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            ServerDb::MySql => format!("DROP DATABASE IF EXISTS {name}"),
+        };
+        // Drop runs outside the test's runtime: give the clean-up its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = rocket::tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async {
+                    if let Ok(admin) = Database::connect(server_url.as_str()).await {
+                        let _ = admin.execute_unprepared(&sql).await;
+                        let _ = admin.close().await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+/// One Tellwise installation under test: a database, a data directory and configuration.
+pub struct TestEnv {
+    pub figment: Figment,
+    pub database_url: String,
+    db: TestDatabase,
+}
+
+impl TestEnv {
+    pub async fn new() -> Self {
+        Self::with(|f| f).await
+    }
+
+    /// Lets a test change the configuration, e.g. the minimum group size.
+    pub async fn with(configure: impl FnOnce(Figment) -> Figment) -> Self {
+        let db = TestDatabase::create().await;
+        let figment = tellwise::config::figment()
+            .merge(("database_url", db.url.clone()))
+            .merge(("data_dir", db._dir.path().join("data")))
+            .merge(("secret_key", tellwise::auth::random_hex(32)))
+            .merge(("log_level", "off"));
+        let figment = configure(figment);
+        Self {
+            figment,
+            database_url: db.url.clone(),
+            db,
+        }
+    }
+
+    /// A new browser (its own cookies) on a new app server sharing the database and key.
+    pub async fn browser(&self) -> Browser {
+        let rocket = tellwise::setup(self.figment.clone())
+            .await
+            .expect("app starts");
+        let client = Client::tracked(rocket).await.expect("valid rocket");
+        Browser { client }
+    }
+
+    /// The first administrator, created through the setup link as a new user would.
+    pub async fn admin(&self) -> Browser {
+        let browser = self.browser().await;
+        let link = browser.setup_link().await.expect("no admin yet");
+        let path = link.trim_start_matches("http://x");
+        let (status, _) = browser.get(path).await;
+        assert_eq!(status, Status::Ok);
+        let token = path
+            .split("token=")
+            .nth(1)
+            .expect("token in link")
+            .to_string();
+        let response = browser
+            .post_form(
+                "/setup",
+                &[
+                    ("token", &token),
+                    ("school", "Lincoln Middle"),
+                    ("name", "Ada Admin"),
+                    ("email", ADMIN_EMAIL),
+                    ("password", ADMIN_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), Status::SeeOther, "setup redirects");
+        drop(response);
+        browser
+    }
+
+    /// A teacher account created by the administrator, signed in in its own browser.
+    pub async fn teacher(&self, admin: &Browser, name: &str) -> Browser {
+        let email = format!("{}@school.test", name.to_lowercase().replace(' ', "."));
+        let response = admin
+            .post_form(
+                "/admin/teachers",
+                &[
+                    ("name", name),
+                    ("email", &email),
+                    ("password", TEACHER_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), Status::SeeOther, "teacher created");
+        let teacher = self.browser().await;
+        teacher.sign_in(&email, TEACHER_PASSWORD).await;
+        teacher
+    }
+}
+
+pub struct Browser {
+    pub client: Client,
+}
+
+/// The CSRF token every page carries in its head (forms repeat it in a hidden field).
+pub fn csrf_in(html: &str) -> Option<String> {
+    between(html, "<meta name=\"csrf-token\" content=\"", "\"")
+}
+
+pub fn location(response: &LocalResponse<'_>) -> String {
+    response
+        .headers()
+        .get_one("Location")
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The last number in a path such as `/teacher/classes/7`.
+pub fn id_from(path: &str) -> i32 {
+    path.rsplit('/')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no id in {path:?}"))
+}
+
+fn encode(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Browser {
+    pub fn app(&self) -> &tellwise::App {
+        self.client
+            .rocket()
+            .state::<tellwise::App>()
+            .expect("app state")
+    }
+
+    pub async fn setup_link(&self) -> Option<String> {
+        self.app().setup_link("http://x").await.expect("setup link")
+    }
+
+    pub async fn get(&self, path: &str) -> (Status, String) {
+        let response = self.client.get(path.to_string()).dispatch().await;
+        let status = response.status();
+        (status, response.into_string().await.unwrap_or_default())
+    }
+
+    pub async fn get_response(&self, path: &str) -> LocalResponse<'_> {
+        self.client.get(path.to_string()).dispatch().await
+    }
+
+    /// The CSRF token this browser's pages carry.
+    pub async fn csrf(&self) -> String {
+        let (_, html) = self.get("/help").await;
+        csrf_in(&html).expect("pages carry a CSRF token")
+    }
+
+    /// Submits a form as the browser would, with the page's CSRF token.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> LocalResponse<'_> {
+        let token = self.csrf().await;
+        let mut all = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// Submits exactly these fields, without adding a CSRF token.
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> LocalResponse<'_> {
+        self.client
+            .post(path.to_string())
+            .header(ContentType::Form)
+            .body(encode(fields))
+            .dispatch()
+            .await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) {
+        let response = self
+            .post_form("/login", &[("email", email), ("password", password)])
+            .await;
+        assert_eq!(
+            response.status(),
+            Status::SeeOther,
+            "staff sign-in redirects"
+        );
+        assert_eq!(location(&response), "/teacher");
+    }
+
+    pub async fn create_class(&self, name: &str, tier: &str) -> i32 {
+        let response = self
+            .post_form("/teacher/classes", &[("name", name), ("tier", tier)])
+            .await;
+        assert_eq!(response.status(), Status::SeeOther, "class created");
+        id_from(&location(&response))
+    }
+
+    pub async fn add_students(&self, class_id: i32, names: &[&str]) {
+        let response = self
+            .post_form(
+                &format!("/teacher/classes/{class_id}/students"),
+                &[("names", &names.join("\n"))],
+            )
+            .await;
+        assert_eq!(response.status(), Status::SeeOther, "students added");
+    }
+
+    pub async fn assign(&self, class_id: i32, module: &str) -> i32 {
+        let response = self
+            .post_form(
+                &format!("/teacher/classes/{class_id}/assignments"),
+                &[("module", module), ("due_on", "")],
+            )
+            .await;
+        assert_eq!(response.status(), Status::SeeOther, "module assigned");
+        let (_, html) = self.get(&format!("/teacher/classes/{class_id}")).await;
+        let marker = format!("/teacher/classes/{class_id}/assignments/");
+        html.match_indices(&marker)
+            .filter_map(|(i, _)| {
+                let rest = &html[i + marker.len()..];
+                let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                id.parse::<i32>().ok()
+            })
+            .max()
+            .expect("assignment listed on the class page")
+    }
+
+    /// Every student's (name, secret) from the class's login cards page.
+    pub async fn login_cards(&self, class_id: i32) -> (String, Vec<(String, String)>) {
+        let (status, html) = self
+            .get(&format!("/teacher/classes/{class_id}/cards"))
+            .await;
+        assert_eq!(status, Status::Ok);
+        let code = between(&html, "<dd class=\"code\">", "</dd>").expect("class code on cards");
+        let names: Vec<String> = all_between(&html, "<p class=\"card-name\">", "</p>");
+        let secrets: Vec<String> = all_between(&html, "<dd class=\"secret\">", "</dd>");
+        (code, names.into_iter().zip(secrets).collect())
+    }
+
+    pub async fn student_sign_in(&self, code: &str, name: &str, secret: &str) -> LocalResponse<'_> {
+        self.post_form(
+            "/student/login",
+            &[("code", code), ("name", name), ("secret", secret)],
+        )
+        .await
+    }
+
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (Status, Value) {
+        let mut request = match method {
+            "GET" => self.client.get(path.to_string()),
+            "POST" => self.client.post(path.to_string()),
+            "DELETE" => self.client.delete(path.to_string()),
+            other => panic!("unsupported method {other}"),
+        };
+        if let Some(token) = token {
+            request = request.header(Header::new("Authorization", format!("Bearer {token}")));
+        }
+        if let Some(body) = body {
+            request = request.header(ContentType::JSON).body(body.to_string());
+        }
+        let response = request.dispatch().await;
+        let status = response.status();
+        let text = response.into_string().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+pub fn between(html: &str, start: &str, end: &str) -> Option<String> {
+    let from = html.find(start)? + start.len();
+    let to = html[from..].find(end)?;
+    Some(html[from..from + to].to_string())
+}
+
+pub fn all_between(html: &str, start: &str, end: &str) -> Vec<String> {
+    html.match_indices(start)
+        .filter_map(|(i, _)| between(&html[i..], start, end))
+        .collect()
+}
+
+/// Student secrets and names are HTML-escaped in pages; these tests use plain words.
+pub fn unescape(text: &str) -> String {
+    text.replace("&amp;", "&")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+/// How a simulated student answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Answers {
+    AllRight,
+    AllWrong,
+}
+
+impl Browser {
+    /// Works through every step of an assigned module as a student would, from the module page.
+    pub async fn complete_module(&self, slug: &str, answers: Answers) {
+        use tellwise::curriculum::StepKind;
+        let module = self
+            .app()
+            .curriculum
+            .get(slug)
+            .expect("module exists")
+            .clone();
+        let response = self
+            .post_form(&format!("/student/modules/{slug}/start"), &[])
+            .await;
+        assert_eq!(response.status(), Status::SeeOther);
+        for (index, step) in module.steps.iter().enumerate() {
+            let path = format!("/student/modules/{slug}/steps/{}", index + 1);
+            let (status, _) = self.get(&path).await;
+            assert_eq!(status, Status::Ok, "step page {path}");
+            let choices: Vec<String> = match &step.kind {
+                StepKind::Reading(_) => vec![],
+                StepKind::Chat(chat) => match answers {
+                    Answers::AllRight => chat.red_flags().into_iter().map(String::from).collect(),
+                    Answers::AllWrong => vec![],
+                },
+                StepKind::Question(q) => match answers {
+                    Answers::AllRight => q.correct_ids().into_iter().map(String::from).collect(),
+                    Answers::AllWrong => vec![
+                        q.options
+                            .iter()
+                            .find(|o| !o.correct)
+                            .expect("a wrong option")
+                            .id
+                            .clone(),
+                    ],
+                },
+            };
+            let fields: Vec<(&str, &str)> =
+                choices.iter().map(|c| ("choice", c.as_str())).collect();
+            let response = self.post_form(&path, &fields).await;
+            assert_eq!(
+                response.status(),
+                Status::SeeOther,
+                "answer to {path} saved"
+            );
+        }
+        let (status, html) = self.get(&format!("/student/modules/{slug}/done")).await;
+        assert_eq!(status, Status::Ok);
+        assert!(html.contains("Where to get help"));
+    }
+}
+
+/// How Handlebars escapes text in pages, so tests can look for curriculum text.
+pub fn unescape_html_safe(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('=', "&#x3D;")
+        .replace('`', "&#x60;")
+}

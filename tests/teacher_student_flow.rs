@@ -1,0 +1,205 @@
+//! The whole path: setup, a teacher creates a class, prints login cards and assigns a module;
+//! students sign in and complete it; the teacher sees the aggregates and downloads the CSV.
+
+mod common;
+
+use common::{Answers, TestEnv, unescape};
+use rocket::http::Status;
+
+const MODULE: &str = "online-friends-and-strangers";
+
+#[rocket::async_test]
+async fn teacher_assigns_students_complete_teacher_sees_results() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let teacher = env.teacher(&admin, "Tara Teacher").await;
+
+    let class_id = teacher.create_class("Room 5", "3-5").await;
+    let names = ["Ana", "Ben", "Cleo", "Dev", "Eli", "Fay"];
+    teacher.add_students(class_id, &names).await;
+    let assignment_id = teacher.assign(class_id, MODULE).await;
+
+    let (code, cards) = teacher.login_cards(class_id).await;
+    assert_eq!(cards.len(), names.len());
+    assert_eq!(code.len(), 7, "code shown as ABC-DEF: {code}");
+
+    // Four students finish, all answering correctly: below the minimum of five, nothing shows.
+    for (name, secret) in cards.iter().take(4) {
+        let student = env.browser().await;
+        let response = student
+            .student_sign_in(&code, name, &unescape(secret))
+            .await;
+        assert_eq!(response.status(), Status::SeeOther, "{name} signs in");
+        let (status, home) = student.get("/student").await;
+        assert_eq!(status, Status::Ok);
+        assert!(home.contains("Online friends"), "assigned module listed");
+        student.complete_module(MODULE, Answers::AllRight).await;
+    }
+    let results_path = format!("/teacher/classes/{class_id}/assignments/{assignment_id}");
+    let (status, html) = teacher.get(&results_path).await;
+    assert_eq!(status, Status::Ok);
+    assert!(
+        html.contains("4 finished, 0 in progress, 2 not started"),
+        "{html}"
+    );
+    assert!(html.contains("Average first-attempt score:</strong>\nnot enough responses yet"));
+    assert!(!html.contains("% answered correctly"));
+
+    // A fifth student answers everything wrong: now the figures appear (4 of 5 right = 80%).
+    let (name, secret) = &cards[4];
+    let student = env.browser().await;
+    student
+        .student_sign_in(&code, name, &unescape(secret))
+        .await;
+    student.complete_module(MODULE, Answers::AllWrong).await;
+
+    let (_, html) = teacher.get(&results_path).await;
+    assert!(html.contains("5 finished, 0 in progress, 1 not started"));
+    assert!(
+        html.contains("80%</p>") || html.contains("80%\n"),
+        "average score shown: {html}"
+    );
+    assert!(html.contains("80% answered correctly (5 answers)"));
+
+    let response = teacher
+        .get_response(&format!("{results_path}/results.csv"))
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        response.content_type().map(|c| c.to_string()).as_deref(),
+        Some("text/csv; charset=utf-8")
+    );
+    let csv = response.into_string().await.expect("csv body");
+    assert!(csv.starts_with("section,item,answer,count,percent,note"));
+    assert!(csv.contains("progress,finished,,5,,"));
+    assert!(csv.contains("score,average first-attempt score,,,80,"));
+    assert!(!csv.contains("not enough responses yet"));
+
+    // The class page shows progress for the assignment.
+    let (_, class_page) = teacher.get(&format!("/teacher/classes/{class_id}")).await;
+    assert!(class_page.contains("5 finished, 0 in progress, 1 not started"));
+}
+
+#[rocket::async_test]
+async fn student_resumes_where_they_stopped_and_repeats_change_nothing() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room 9", "K-2").await;
+    admin.add_students(class_id, &["Zoe"]).await;
+    admin.assign(class_id, "safe-and-unsafe-secrets").await;
+    let (code, cards) = admin.login_cards(class_id).await;
+    let module = admin
+        .app()
+        .curriculum
+        .get("safe-and-unsafe-secrets")
+        .expect("module")
+        .clone();
+    let question_index = module
+        .steps
+        .iter()
+        .position(|s| matches!(s.kind, tellwise::curriculum::StepKind::Question(_)))
+        .expect("a question");
+
+    let student = env.browser().await;
+    student
+        .student_sign_in(&code, "zoe", &cards[0].1.to_uppercase())
+        .await;
+    let start = student
+        .post_form("/student/modules/safe-and-unsafe-secrets/start", &[])
+        .await;
+    assert_eq!(
+        common::location(&start),
+        "/student/modules/safe-and-unsafe-secrets/steps/1"
+    );
+
+    // Skipping ahead is refused.
+    let (status, _) = student
+        .get(&format!(
+            "/student/modules/safe-and-unsafe-secrets/steps/{}",
+            question_index + 1
+        ))
+        .await;
+    assert_eq!(status, Status::Conflict);
+
+    for number in 1..=question_index {
+        let response = student
+            .post_form(
+                &format!("/student/modules/safe-and-unsafe-secrets/steps/{number}"),
+                &[],
+            )
+            .await;
+        assert_eq!(response.status(), Status::SeeOther);
+    }
+    let question = match &module.steps[question_index].kind {
+        tellwise::curriculum::StepKind::Question(q) => q.clone(),
+        _ => unreachable!(),
+    };
+    let wrong = question
+        .options
+        .iter()
+        .find(|o| !o.correct)
+        .expect("wrong option")
+        .id
+        .clone();
+    let right = question
+        .correct_ids()
+        .into_iter()
+        .next()
+        .expect("right option")
+        .to_string();
+    let path = format!(
+        "/student/modules/safe-and-unsafe-secrets/steps/{}",
+        question_index + 1
+    );
+    // A double click sends the same answer twice; then the student tries to change it.
+    for choice in [&wrong, &wrong, &right] {
+        let response = student.post_form(&path, &[("choice", choice)]).await;
+        assert_eq!(response.status(), Status::SeeOther);
+    }
+    let db = &student.app().db;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let responses = tellwise::db::entities::response::Entity::find()
+        .all(db)
+        .await
+        .expect("query");
+    let for_step: Vec<_> = responses
+        .iter()
+        .filter(|r| r.step_id == module.steps[question_index].id)
+        .collect();
+    assert_eq!(for_step.len(), 1, "one record however often it is sent");
+    assert!(!for_step[0].correct, "the first answer counts");
+    assert_eq!(for_step[0].answer, format!("[\"{wrong}\"]"));
+    assert_eq!(
+        tellwise::db::entities::attempt::Entity::find()
+            .count(db)
+            .await
+            .expect("count"),
+        1
+    );
+
+    // The feedback page explains every option.
+    let (_, html) = student.get(&path).await;
+    for option in &question.options {
+        assert!(
+            html.contains(&common::unescape_html_safe(&option.feedback)),
+            "feedback for {}",
+            option.id
+        );
+    }
+
+    // Later, in a new browser, the student continues at the next step.
+    let later = env.browser().await;
+    later.student_sign_in(&code, "Zoe", &cards[0].1).await;
+    let (_, home) = later.get("/student").await;
+    assert!(home.contains("% done"), "progress shown: {home}");
+    let resume = later
+        .post_form("/student/modules/safe-and-unsafe-secrets/start", &[])
+        .await;
+    assert_eq!(
+        common::location(&resume),
+        format!(
+            "/student/modules/safe-and-unsafe-secrets/steps/{}",
+            question_index + 2
+        )
+    );
+}

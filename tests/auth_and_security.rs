@@ -1,0 +1,223 @@
+//! Sign-in, sign-out and revocation, CSRF, role isolation and the security headers.
+
+mod common;
+
+use common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestEnv, location};
+use rocket::http::{Cookie, Status};
+
+#[rocket::async_test]
+async fn setup_link_works_once_and_only_with_a_valid_token() {
+    let env = TestEnv::new().await;
+    let visitor = env.browser().await;
+    let (status, home) = visitor.get("/").await;
+    assert_eq!(status, Status::Ok);
+    assert!(home.contains("Finish setting up"));
+    let (status, _) = visitor.get("/setup?token=forged").await;
+    assert_eq!(status, Status::Forbidden);
+    let (status, _) = visitor.get("/setup").await;
+    assert_eq!(status, Status::Forbidden);
+
+    let admin = env.admin().await;
+    assert!(admin.setup_link().await.is_none(), "no setup link once an admin exists");
+    let (_, dashboard) = admin.get("/teacher").await;
+    assert!(dashboard.contains("Your classes"));
+    let response = visitor.get_response("/setup?token=anything").await;
+    assert_eq!(response.status(), Status::SeeOther, "setup is closed: go to sign-in");
+}
+
+#[rocket::async_test]
+async fn wrong_passwords_and_unknown_accounts_fail_with_a_message() {
+    let env = TestEnv::new().await;
+    let _admin = env.admin().await;
+    let visitor = env.browser().await;
+    for (email, password) in [(ADMIN_EMAIL, "wrong password"), ("nobody@school.test", ADMIN_PASSWORD), ("", "")] {
+        let response = visitor.post_form("/login", &[("email", email), ("password", password)]).await;
+        assert_eq!(response.status(), Status::Unauthorized);
+        let html = response.into_string().await.unwrap_or_default();
+        assert!(html.contains("do not match an active account"));
+    }
+    let response = visitor.get_response("/teacher").await;
+    assert_eq!(response.status(), Status::SeeOther);
+    assert_eq!(location(&response), "/login");
+}
+
+#[rocket::async_test]
+async fn sign_out_revokes_the_token_even_if_the_cookie_is_kept() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let stolen = admin.client.cookies().get(tellwise::auth::STAFF_COOKIE).expect("session cookie").value().to_string();
+    let response = admin.post_form("/logout", &[]).await;
+    assert_eq!(response.status(), Status::SeeOther);
+
+    let replay = env.browser().await;
+    let response = replay
+        .client
+        .get("/teacher")
+        .cookie(Cookie::new(tellwise::auth::STAFF_COOKIE, stolen))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::SeeOther, "a signed-out token no longer works");
+    assert_eq!(location(&response), "/login");
+}
+
+#[rocket::async_test]
+async fn password_change_signs_out_other_sessions_but_not_this_one() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let other_device = env.browser().await;
+    other_device.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    let short = admin
+        .post_form("/account/password", &[("current_password", ADMIN_PASSWORD), ("new_password", "short")])
+        .await;
+    assert_eq!(short.status(), Status::BadRequest);
+    assert!(short.into_string().await.unwrap_or_default().contains("at least 10 characters"));
+
+    let changed = admin
+        .post_form("/account/password", &[("current_password", ADMIN_PASSWORD), ("new_password", "a brand new password")])
+        .await;
+    assert_eq!(changed.status(), Status::Ok);
+    let (status, _) = admin.get("/teacher").await;
+    assert_eq!(status, Status::Ok, "this browser stays signed in");
+    let response = other_device.get_response("/teacher").await;
+    assert_eq!(response.status(), Status::SeeOther, "the other device is signed out");
+
+    let fresh = env.browser().await;
+    fresh.sign_in(ADMIN_EMAIL, "a brand new password").await;
+}
+
+#[rocket::async_test]
+async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    for fields in [vec![("name", "Sneaky"), ("tier", "3-5")], vec![("csrf_token", "forged"), ("name", "Sneaky"), ("tier", "3-5")]] {
+        let response = admin.post_raw("/teacher/classes", &fields).await;
+        assert_eq!(response.status(), Status::Forbidden);
+        let html = response.into_string().await.unwrap_or_default();
+        assert!(html.contains("This form has expired"), "{html}");
+    }
+    // Another browser's valid token is not this browser's token.
+    let other = env.browser().await;
+    let foreign = other.csrf().await;
+    let response = admin.post_raw("/teacher/classes", &[("csrf_token", &foreign), ("name", "Sneaky"), ("tier", "3-5")]).await;
+    assert_eq!(response.status(), Status::Forbidden);
+    let (_, dashboard) = admin.get("/teacher").await;
+    assert!(!dashboard.contains("Sneaky"), "no class was created");
+}
+
+#[rocket::async_test]
+async fn get_requests_never_change_state() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    for path in ["/logout", "/teacher/classes", "/student/logout", "/admin/teachers/1/active"] {
+        let (status, _) = admin.get(path).await;
+        assert!(status == Status::NotFound || status == Status::MethodNotAllowed, "{path} answered {status}");
+    }
+    let (status, _) = admin.get("/teacher").await;
+    assert_eq!(status, Status::Ok, "still signed in");
+}
+
+#[rocket::async_test]
+async fn teachers_never_see_each_others_classes() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let alice = env.teacher(&admin, "Alice Adams").await;
+    let bob = env.teacher(&admin, "Bob Brown").await;
+    let class_id = alice.create_class("Alice's room", "6-8").await;
+    alice.add_students(class_id, &["Kim"]).await;
+    let assignment_id = alice.assign(class_id, "red-flags-in-private-messages").await;
+
+    for path in [
+        format!("/teacher/classes/{class_id}"),
+        format!("/teacher/classes/{class_id}/cards"),
+        format!("/teacher/classes/{class_id}/assignments/{assignment_id}"),
+        format!("/teacher/classes/{class_id}/assignments/{assignment_id}/results.csv"),
+    ] {
+        let (status, body) = bob.get(&path).await;
+        assert_eq!(status, Status::NotFound, "{path}");
+        assert!(!body.contains("Kim") && !body.contains("Alice's room"), "nothing leaks on {path}");
+    }
+    for (path, fields) in [
+        (format!("/teacher/classes/{class_id}/students"), vec![("names", "Intruder")]),
+        (format!("/teacher/classes/{class_id}/assignments"), vec![("module", "safe-and-unsafe-secrets"), ("due_on", "")]),
+        (format!("/teacher/classes/{class_id}/assignments/{assignment_id}/remove"), vec![]),
+    ] {
+        let response = bob.post_form(&path, &fields).await;
+        assert_eq!(response.status(), Status::NotFound, "{path}");
+    }
+    let (_, bobs) = bob.get("/teacher").await;
+    assert!(!bobs.contains("Alice's room"));
+    // The administrator sees every class; Bob cannot reach the staff pages.
+    let (status, _) = admin.get(&format!("/teacher/classes/{class_id}")).await;
+    assert_eq!(status, Status::Ok);
+    let (status, html) = bob.get("/admin/teachers").await;
+    assert_eq!(status, Status::Forbidden);
+    assert!(html.contains("for administrators"));
+    let response = bob.post_form("/admin/teachers", &[("name", "X"), ("email", "x@school.test"), ("password", "0123456789ab")]).await;
+    assert_eq!(response.status(), Status::Forbidden);
+}
+
+#[rocket::async_test]
+async fn students_reach_only_their_own_lessons() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room 1", "3-5").await;
+    admin.add_students(class_id, &["Lia"]).await;
+    let assignment_id = admin.assign(class_id, "online-friends-and-strangers").await;
+    let (code, cards) = admin.login_cards(class_id).await;
+    let student = env.browser().await;
+    let response = student.student_sign_in(&code, "Lia", &cards[0].1).await;
+    assert_eq!(response.status(), Status::SeeOther);
+
+    for path in ["/teacher", &format!("/teacher/classes/{class_id}"), &format!("/teacher/classes/{class_id}/assignments/{assignment_id}"), "/admin/teachers"] {
+        let response = student.get_response(path).await;
+        assert_eq!(response.status(), Status::SeeOther, "{path}");
+        assert_eq!(location(&response), "/login", "{path}");
+    }
+    // A module that exists but is not assigned, and one that does not exist.
+    for slug in ["safe-and-unsafe-secrets", "no-such-module"] {
+        let (status, _) = student.get(&format!("/student/modules/{slug}")).await;
+        assert_eq!(status, Status::NotFound);
+    }
+    // Students cannot use the API either.
+    let (status, body) = student.api("GET", "/api/v1/classes", None, None).await;
+    assert_eq!(status, Status::Unauthorized);
+    assert!(body["errors"][0]["detail"].as_str().unwrap_or_default().contains("bearer token"));
+
+    // Wrong secrets, names and codes are refused with a message.
+    let stranger = env.browser().await;
+    for (code, name, secret) in [(code.as_str(), "Lia", "wrong words 11"), (code.as_str(), "Nobody", cards[0].1.as_str()), ("ZZZZZZ", "Lia", cards[0].1.as_str()), ("??", "Lia", "x")] {
+        let response = stranger.student_sign_in(code, name, secret).await;
+        assert_eq!(response.status(), Status::Unauthorized);
+        let html = response.into_string().await.unwrap_or_default();
+        assert!(html.contains("role=\"alert\""), "a message says what is wrong");
+    }
+    let response = stranger.get_response("/student").await;
+    assert_eq!(location(&response), "/student/login");
+
+    // Signing out revokes the student's session.
+    let stolen = student.client.cookies().get(tellwise::auth::STUDENT_COOKIE).expect("cookie").value().to_string();
+    student.post_form("/student/logout", &[]).await;
+    let replay = env.browser().await;
+    let response = replay.client.get("/student").cookie(Cookie::new(tellwise::auth::STUDENT_COOKIE, stolen)).dispatch().await;
+    assert_eq!(location(&response), "/student/login");
+}
+
+#[rocket::async_test]
+async fn every_response_carries_the_security_headers() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    for path in ["/", "/help", "/login", "/static/style.css", "/no-such-page", "/teacher/classes/999999", "/api/v1/classes", "/static/missing.css"] {
+        let response = admin.get_response(path).await;
+        let headers = response.headers();
+        let csp = headers.get_one("Content-Security-Policy").unwrap_or_default();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(headers.get_one("X-Content-Type-Options"), Some("nosniff"), "{path}");
+        assert_eq!(headers.get_one("Referrer-Policy"), Some("no-referrer"), "{path}");
+    }
+    let response = admin.get_response("/teacher").await;
+    assert_eq!(response.headers().get_one("Cache-Control"), Some("no-store"));
+    let cookie = admin.client.cookies().get(tellwise::auth::STAFF_COOKIE).expect("cookie").clone();
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(cookie.same_site(), Some(rocket::http::SameSite::Strict));
+}

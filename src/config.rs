@@ -102,15 +102,9 @@ pub fn figment() -> Figment {
 
 /// Defaults that differ from Rocket's: Tellwise logs through `tracing`, so Rocket's own
 /// colourful banner is kept short.
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct DefaultSettings {
     cli_colors: bool,
-}
-
-impl Default for DefaultSettings {
-    fn default() -> Self {
-        Self { cli_colors: false }
-    }
 }
 
 pub fn load(figment: &Figment) -> Result<Settings, String> {
@@ -166,40 +160,6 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     std::fs::write(path, contents)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_url_defaults_to_sqlite_in_data_dir() {
-        let settings: Settings = Figment::new().extract().expect("defaults");
-        assert_eq!(settings.database_url(), "sqlite://data/tellwise.sqlite");
-        assert_eq!(settings.min_group_size, 5);
-    }
-
-    #[test]
-    fn secret_key_is_generated_once_and_kept() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let settings = Settings {
-            data_dir: dir.path().join("nested"),
-            ..Figment::new().extract().expect("defaults")
-        };
-        let figment = Figment::new();
-        let first = secret_key(&figment, &settings).expect("generated");
-        assert_eq!(first.len(), 64);
-        assert_eq!(secret_key(&figment, &settings).expect("read back"), first);
-    }
-
-    #[test]
-    fn public_url_must_be_http() {
-        let settings = Settings {
-            public_url: Some("ftp://x".into()),
-            ..Figment::new().extract().expect("defaults")
-        };
-        assert!(settings.validate().is_err());
-    }
-}
-
 /// National help contacts shown on every help page after the school's own. From the project's
 /// sourced list; verify before each school year.
 pub fn national_help() -> Vec<HelpContact> {
@@ -245,4 +205,38 @@ pub fn national_help() -> Vec<HelpContact> {
             "Report threats or someone demanding pictures or money.",
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_defaults_to_sqlite_in_data_dir() {
+        let settings: Settings = Figment::new().extract().expect("defaults");
+        assert_eq!(settings.database_url(), "sqlite://data/tellwise.sqlite");
+        assert_eq!(settings.min_group_size, 5);
+    }
+
+    #[test]
+    fn secret_key_is_generated_once_and_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = Settings {
+            data_dir: dir.path().join("nested"),
+            ..Figment::new().extract().expect("defaults")
+        };
+        let figment = Figment::new();
+        let first = secret_key(&figment, &settings).expect("generated");
+        assert_eq!(first.len(), 64);
+        assert_eq!(secret_key(&figment, &settings).expect("read back"), first);
+    }
+
+    #[test]
+    fn public_url_must_be_http() {
+        let settings = Settings {
+            public_url: Some("ftp://x".into()),
+            ..Figment::new().extract().expect("defaults")
+        };
+        assert!(settings.validate().is_err());
+    }
 }

@@ -18,11 +18,18 @@ async fn setup_link_works_once_and_only_with_a_valid_token() {
     assert_eq!(status, Status::Forbidden);
 
     let admin = env.admin().await;
-    assert!(admin.setup_link().await.is_none(), "no setup link once an admin exists");
+    assert!(
+        admin.setup_link().await.is_none(),
+        "no setup link once an admin exists"
+    );
     let (_, dashboard) = admin.get("/teacher").await;
     assert!(dashboard.contains("Your classes"));
     let response = visitor.get_response("/setup?token=anything").await;
-    assert_eq!(response.status(), Status::SeeOther, "setup is closed: go to sign-in");
+    assert_eq!(
+        response.status(),
+        Status::SeeOther,
+        "setup is closed: go to sign-in"
+    );
 }
 
 #[rocket::async_test]
@@ -30,8 +37,14 @@ async fn wrong_passwords_and_unknown_accounts_fail_with_a_message() {
     let env = TestEnv::new().await;
     let _admin = env.admin().await;
     let visitor = env.browser().await;
-    for (email, password) in [(ADMIN_EMAIL, "wrong password"), ("nobody@school.test", ADMIN_PASSWORD), ("", "")] {
-        let response = visitor.post_form("/login", &[("email", email), ("password", password)]).await;
+    for (email, password) in [
+        (ADMIN_EMAIL, "wrong password"),
+        ("nobody@school.test", ADMIN_PASSWORD),
+        ("", ""),
+    ] {
+        let response = visitor
+            .post_form("/login", &[("email", email), ("password", password)])
+            .await;
         assert_eq!(response.status(), Status::Unauthorized);
         let html = response.into_string().await.unwrap_or_default();
         assert!(html.contains("do not match an active account"));
@@ -45,7 +58,13 @@ async fn wrong_passwords_and_unknown_accounts_fail_with_a_message() {
 async fn sign_out_revokes_the_token_even_if_the_cookie_is_kept() {
     let env = TestEnv::new().await;
     let admin = env.admin().await;
-    let stolen = admin.client.cookies().get(tellwise::auth::STAFF_COOKIE).expect("session cookie").value().to_string();
+    let stolen = admin
+        .client
+        .cookies()
+        .get(tellwise::auth::STAFF_COOKIE)
+        .expect("session cookie")
+        .value()
+        .to_string();
     let response = admin.post_form("/logout", &[]).await;
     assert_eq!(response.status(), Status::SeeOther);
 
@@ -56,7 +75,11 @@ async fn sign_out_revokes_the_token_even_if_the_cookie_is_kept() {
         .cookie(Cookie::new(tellwise::auth::STAFF_COOKIE, stolen))
         .dispatch()
         .await;
-    assert_eq!(response.status(), Status::SeeOther, "a signed-out token no longer works");
+    assert_eq!(
+        response.status(),
+        Status::SeeOther,
+        "a signed-out token no longer works"
+    );
     assert_eq!(location(&response), "/login");
 }
 
@@ -68,19 +91,41 @@ async fn password_change_signs_out_other_sessions_but_not_this_one() {
     other_device.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
 
     let short = admin
-        .post_form("/account/password", &[("current_password", ADMIN_PASSWORD), ("new_password", "short")])
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", ADMIN_PASSWORD),
+                ("new_password", "short"),
+            ],
+        )
         .await;
     assert_eq!(short.status(), Status::BadRequest);
-    assert!(short.into_string().await.unwrap_or_default().contains("at least 10 characters"));
+    assert!(
+        short
+            .into_string()
+            .await
+            .unwrap_or_default()
+            .contains("at least 10 characters")
+    );
 
     let changed = admin
-        .post_form("/account/password", &[("current_password", ADMIN_PASSWORD), ("new_password", "a brand new password")])
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", ADMIN_PASSWORD),
+                ("new_password", "a brand new password"),
+            ],
+        )
         .await;
     assert_eq!(changed.status(), Status::Ok);
     let (status, _) = admin.get("/teacher").await;
     assert_eq!(status, Status::Ok, "this browser stays signed in");
     let response = other_device.get_response("/teacher").await;
-    assert_eq!(response.status(), Status::SeeOther, "the other device is signed out");
+    assert_eq!(
+        response.status(),
+        Status::SeeOther,
+        "the other device is signed out"
+    );
 
     let fresh = env.browser().await;
     fresh.sign_in(ADMIN_EMAIL, "a brand new password").await;
@@ -90,7 +135,14 @@ async fn password_change_signs_out_other_sessions_but_not_this_one() {
 async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
     let env = TestEnv::new().await;
     let admin = env.admin().await;
-    for fields in [vec![("name", "Sneaky"), ("tier", "3-5")], vec![("csrf_token", "forged"), ("name", "Sneaky"), ("tier", "3-5")]] {
+    for fields in [
+        vec![("name", "Sneaky"), ("tier", "3-5")],
+        vec![
+            ("csrf_token", "forged"),
+            ("name", "Sneaky"),
+            ("tier", "3-5"),
+        ],
+    ] {
         let response = admin.post_raw("/teacher/classes", &fields).await;
         assert_eq!(response.status(), Status::Forbidden);
         let html = response.into_string().await.unwrap_or_default();
@@ -99,7 +151,16 @@ async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
     // Another browser's valid token is not this browser's token.
     let other = env.browser().await;
     let foreign = other.csrf().await;
-    let response = admin.post_raw("/teacher/classes", &[("csrf_token", &foreign), ("name", "Sneaky"), ("tier", "3-5")]).await;
+    let response = admin
+        .post_raw(
+            "/teacher/classes",
+            &[
+                ("csrf_token", &foreign),
+                ("name", "Sneaky"),
+                ("tier", "3-5"),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), Status::Forbidden);
     let (_, dashboard) = admin.get("/teacher").await;
     assert!(!dashboard.contains("Sneaky"), "no class was created");
@@ -109,9 +170,17 @@ async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
 async fn get_requests_never_change_state() {
     let env = TestEnv::new().await;
     let admin = env.admin().await;
-    for path in ["/logout", "/teacher/classes", "/student/logout", "/admin/teachers/1/active"] {
+    for path in [
+        "/logout",
+        "/teacher/classes",
+        "/student/logout",
+        "/admin/teachers/1/active",
+    ] {
         let (status, _) = admin.get(path).await;
-        assert!(status == Status::NotFound || status == Status::MethodNotAllowed, "{path} answered {status}");
+        assert!(
+            status == Status::NotFound || status == Status::MethodNotAllowed,
+            "{path} answered {status}"
+        );
     }
     let (status, _) = admin.get("/teacher").await;
     assert_eq!(status, Status::Ok, "still signed in");
@@ -125,7 +194,9 @@ async fn teachers_never_see_each_others_classes() {
     let bob = env.teacher(&admin, "Bob Brown").await;
     let class_id = alice.create_class("Alice's room", "6-8").await;
     alice.add_students(class_id, &["Kim"]).await;
-    let assignment_id = alice.assign(class_id, "red-flags-in-private-messages").await;
+    let assignment_id = alice
+        .assign(class_id, "red-flags-in-private-messages")
+        .await;
 
     for path in [
         format!("/teacher/classes/{class_id}"),
@@ -135,12 +206,24 @@ async fn teachers_never_see_each_others_classes() {
     ] {
         let (status, body) = bob.get(&path).await;
         assert_eq!(status, Status::NotFound, "{path}");
-        assert!(!body.contains("Kim") && !body.contains("Alice's room"), "nothing leaks on {path}");
+        assert!(
+            !body.contains("Kim") && !body.contains("Alice's room"),
+            "nothing leaks on {path}"
+        );
     }
     for (path, fields) in [
-        (format!("/teacher/classes/{class_id}/students"), vec![("names", "Intruder")]),
-        (format!("/teacher/classes/{class_id}/assignments"), vec![("module", "safe-and-unsafe-secrets"), ("due_on", "")]),
-        (format!("/teacher/classes/{class_id}/assignments/{assignment_id}/remove"), vec![]),
+        (
+            format!("/teacher/classes/{class_id}/students"),
+            vec![("names", "Intruder")],
+        ),
+        (
+            format!("/teacher/classes/{class_id}/assignments"),
+            vec![("module", "safe-and-unsafe-secrets"), ("due_on", "")],
+        ),
+        (
+            format!("/teacher/classes/{class_id}/assignments/{assignment_id}/remove"),
+            vec![],
+        ),
     ] {
         let response = bob.post_form(&path, &fields).await;
         assert_eq!(response.status(), Status::NotFound, "{path}");
@@ -153,7 +236,16 @@ async fn teachers_never_see_each_others_classes() {
     let (status, html) = bob.get("/admin/teachers").await;
     assert_eq!(status, Status::Forbidden);
     assert!(html.contains("for administrators"));
-    let response = bob.post_form("/admin/teachers", &[("name", "X"), ("email", "x@school.test"), ("password", "0123456789ab")]).await;
+    let response = bob
+        .post_form(
+            "/admin/teachers",
+            &[
+                ("name", "X"),
+                ("email", "x@school.test"),
+                ("password", "0123456789ab"),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), Status::Forbidden);
 }
 
@@ -169,7 +261,12 @@ async fn students_reach_only_their_own_lessons() {
     let response = student.student_sign_in(&code, "Lia", &cards[0].1).await;
     assert_eq!(response.status(), Status::SeeOther);
 
-    for path in ["/teacher", &format!("/teacher/classes/{class_id}"), &format!("/teacher/classes/{class_id}/assignments/{assignment_id}"), "/admin/teachers"] {
+    for path in [
+        "/teacher",
+        &format!("/teacher/classes/{class_id}"),
+        &format!("/teacher/classes/{class_id}/assignments/{assignment_id}"),
+        "/admin/teachers",
+    ] {
         let response = student.get_response(path).await;
         assert_eq!(response.status(), Status::SeeOther, "{path}");
         assert_eq!(location(&response), "/login", "{path}");
@@ -182,24 +279,48 @@ async fn students_reach_only_their_own_lessons() {
     // Students cannot use the API either.
     let (status, body) = student.api("GET", "/api/v1/classes", None, None).await;
     assert_eq!(status, Status::Unauthorized);
-    assert!(body["errors"][0]["detail"].as_str().unwrap_or_default().contains("bearer token"));
+    assert!(
+        body["errors"][0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("bearer token")
+    );
 
     // Wrong secrets, names and codes are refused with a message.
     let stranger = env.browser().await;
-    for (code, name, secret) in [(code.as_str(), "Lia", "wrong words 11"), (code.as_str(), "Nobody", cards[0].1.as_str()), ("ZZZZZZ", "Lia", cards[0].1.as_str()), ("??", "Lia", "x")] {
+    for (code, name, secret) in [
+        (code.as_str(), "Lia", "wrong words 11"),
+        (code.as_str(), "Nobody", cards[0].1.as_str()),
+        ("ZZZZZZ", "Lia", cards[0].1.as_str()),
+        ("??", "Lia", "x"),
+    ] {
         let response = stranger.student_sign_in(code, name, secret).await;
         assert_eq!(response.status(), Status::Unauthorized);
         let html = response.into_string().await.unwrap_or_default();
-        assert!(html.contains("role=\"alert\""), "a message says what is wrong");
+        assert!(
+            html.contains("role=\"alert\""),
+            "a message says what is wrong"
+        );
     }
     let response = stranger.get_response("/student").await;
     assert_eq!(location(&response), "/student/login");
 
     // Signing out revokes the student's session.
-    let stolen = student.client.cookies().get(tellwise::auth::STUDENT_COOKIE).expect("cookie").value().to_string();
+    let stolen = student
+        .client
+        .cookies()
+        .get(tellwise::auth::STUDENT_COOKIE)
+        .expect("cookie")
+        .value()
+        .to_string();
     student.post_form("/student/logout", &[]).await;
     let replay = env.browser().await;
-    let response = replay.client.get("/student").cookie(Cookie::new(tellwise::auth::STUDENT_COOKIE, stolen)).dispatch().await;
+    let response = replay
+        .client
+        .get("/student")
+        .cookie(Cookie::new(tellwise::auth::STUDENT_COOKIE, stolen))
+        .dispatch()
+        .await;
     assert_eq!(location(&response), "/student/login");
 }
 
@@ -207,17 +328,49 @@ async fn students_reach_only_their_own_lessons() {
 async fn every_response_carries_the_security_headers() {
     let env = TestEnv::new().await;
     let admin = env.admin().await;
-    for path in ["/", "/help", "/login", "/static/style.css", "/no-such-page", "/teacher/classes/999999", "/api/v1/classes", "/static/missing.css"] {
+    for path in [
+        "/",
+        "/help",
+        "/login",
+        "/static/style.css",
+        "/no-such-page",
+        "/teacher/classes/999999",
+        "/api/v1/classes",
+        "/static/missing.css",
+    ] {
         let response = admin.get_response(path).await;
         let headers = response.headers();
-        let csp = headers.get_one("Content-Security-Policy").unwrap_or_default();
-        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
-        assert_eq!(headers.get_one("X-Content-Type-Options"), Some("nosniff"), "{path}");
-        assert_eq!(headers.get_one("Referrer-Policy"), Some("no-referrer"), "{path}");
+        let csp = headers
+            .get_one("Content-Security-Policy")
+            .unwrap_or_default();
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline"),
+            "{path}: {csp}"
+        );
+        assert_eq!(
+            headers.get_one("X-Content-Type-Options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            headers.get_one("Referrer-Policy"),
+            Some("no-referrer"),
+            "{path}"
+        );
     }
     let response = admin.get_response("/teacher").await;
-    assert_eq!(response.headers().get_one("Cache-Control"), Some("no-store"));
-    let cookie = admin.client.cookies().get(tellwise::auth::STAFF_COOKIE).expect("cookie").clone();
+    assert_eq!(
+        response.headers().get_one("Cache-Control"),
+        Some("no-store")
+    );
+    let cookie = admin
+        .client
+        .cookies()
+        .get(tellwise::auth::STAFF_COOKIE)
+        .expect("cookie")
+        .clone();
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(cookie.same_site(), Some(rocket::http::SameSite::Strict));
 }

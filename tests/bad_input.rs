@@ -12,25 +12,104 @@ async fn teacher_forms_explain_what_to_fix() {
     let class_id = admin.create_class("Room 3", "6-8").await;
     admin.add_students(class_id, &["Sam"]).await;
     let too_long = "x".repeat(61);
-    let cases: Vec<(String, Vec<(&str, &str)>, Status, &str)> = vec![
-        ("/teacher/classes".into(), vec![("name", ""), ("tier", "6-8")], Status::BadRequest, "Enter a class name"),
-        ("/teacher/classes".into(), vec![("name", "Room"), ("tier", "13")], Status::BadRequest, "not a grade band"),
-        ("/teacher/classes".into(), vec![("name", "Room")], Status::UnprocessableEntity, "tier"),
-        (format!("/teacher/classes/{class_id}/students"), vec![("names", "\n  \n")], Status::BadRequest, "at least one student"),
-        (format!("/teacher/classes/{class_id}/students"), vec![("names", &too_long)], Status::BadRequest, "longer than 60"),
-        (format!("/teacher/classes/{class_id}/students"), vec![("names", "Ana\nana")], Status::Conflict, "already a student called"),
-        (format!("/teacher/classes/{class_id}/students"), vec![("names", "SAM")], Status::Conflict, "already a student called"),
-        (format!("/teacher/classes/{class_id}/assignments"), vec![("module", "nope"), ("due_on", "")], Status::BadRequest, "no module called"),
-        (format!("/teacher/classes/{class_id}/assignments"), vec![("module", "safe-and-unsafe-secrets"), ("due_on", "tomorrow")], Status::BadRequest, "not a date"),
-        ("/admin/teachers".into(), vec![("name", "T"), ("email", "not-an-email"), ("password", "0123456789ab")], Status::BadRequest, "not an email"),
-        ("/admin/teachers".into(), vec![("name", "T"), ("email", "t@school.test"), ("password", "short")], Status::BadRequest, "at least 10"),
-        ("/admin/teachers".into(), vec![("name", "T"), ("email", common::ADMIN_EMAIL), ("password", "0123456789ab")], Status::Conflict, "already exists"),
+    type Case<'a> = (String, Vec<(&'a str, &'a str)>, Status, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "/teacher/classes".into(),
+            vec![("name", ""), ("tier", "6-8")],
+            Status::BadRequest,
+            "Enter a class name",
+        ),
+        (
+            "/teacher/classes".into(),
+            vec![("name", "Room"), ("tier", "13")],
+            Status::BadRequest,
+            "not a grade band",
+        ),
+        (
+            "/teacher/classes".into(),
+            vec![("name", "Room")],
+            Status::UnprocessableEntity,
+            "tier",
+        ),
+        (
+            format!("/teacher/classes/{class_id}/students"),
+            vec![("names", "\n  \n")],
+            Status::BadRequest,
+            "at least one student",
+        ),
+        (
+            format!("/teacher/classes/{class_id}/students"),
+            vec![("names", &too_long)],
+            Status::BadRequest,
+            "longer than 60",
+        ),
+        (
+            format!("/teacher/classes/{class_id}/students"),
+            vec![("names", "Ana\nana")],
+            Status::Conflict,
+            "already a student called",
+        ),
+        (
+            format!("/teacher/classes/{class_id}/students"),
+            vec![("names", "SAM")],
+            Status::Conflict,
+            "already a student called",
+        ),
+        (
+            format!("/teacher/classes/{class_id}/assignments"),
+            vec![("module", "nope"), ("due_on", "")],
+            Status::BadRequest,
+            "no module called",
+        ),
+        (
+            format!("/teacher/classes/{class_id}/assignments"),
+            vec![
+                ("module", "safe-and-unsafe-secrets"),
+                ("due_on", "tomorrow"),
+            ],
+            Status::BadRequest,
+            "not a date",
+        ),
+        (
+            "/admin/teachers".into(),
+            vec![
+                ("name", "T"),
+                ("email", "not-an-email"),
+                ("password", "0123456789ab"),
+            ],
+            Status::BadRequest,
+            "not an email",
+        ),
+        (
+            "/admin/teachers".into(),
+            vec![
+                ("name", "T"),
+                ("email", "t@school.test"),
+                ("password", "short"),
+            ],
+            Status::BadRequest,
+            "at least 10",
+        ),
+        (
+            "/admin/teachers".into(),
+            vec![
+                ("name", "T"),
+                ("email", common::ADMIN_EMAIL),
+                ("password", "0123456789ab"),
+            ],
+            Status::Conflict,
+            "already exists",
+        ),
     ];
     for (path, fields, status, message) in cases {
         let response = admin.post_form(&path, &fields).await;
         assert_eq!(response.status(), status, "{path} {fields:?}");
         let html = response.into_string().await.unwrap_or_default();
-        assert!(html.contains(message), "{path} {fields:?} should say {message:?}: {html}");
+        assert!(
+            html.contains(message),
+            "{path} {fields:?} should say {message:?}: {html}"
+        );
     }
     // Nothing half-done: the failed batches added no students.
     let (_, cards) = admin.login_cards(class_id).await;
@@ -51,7 +130,10 @@ async fn odd_paths_and_query_strings_are_4xx() {
         "/static/../Cargo.toml".to_string(),
     ] {
         let (status, _) = admin.get(&path).await;
-        assert!(status.code >= 400 && status.code < 500, "{path} answered {status}");
+        assert!(
+            status.code >= 400 && status.code < 500,
+            "{path} answered {status}"
+        );
     }
 }
 
@@ -71,7 +153,12 @@ async fn student_answers_that_make_no_sense_are_refused_and_nothing_is_saved() {
     assert_eq!(response.status(), Status::Conflict);
     student.post_form(&format!("{base}/start"), &[]).await;
 
-    let module = student.app().curriculum.get("safe-and-unsafe-secrets").expect("module").clone();
+    let module = student
+        .app()
+        .curriculum
+        .get("safe-and-unsafe-secrets")
+        .expect("module")
+        .clone();
     let question_number = module
         .steps
         .iter()
@@ -79,25 +166,40 @@ async fn student_answers_that_make_no_sense_are_refused_and_nothing_is_saved() {
         .expect("a question")
         + 1;
     for number in 1..question_number {
-        let response = student.post_form(&format!("{base}/steps/{number}"), &[]).await;
+        let response = student
+            .post_form(&format!("{base}/steps/{number}"), &[])
+            .await;
         assert_eq!(response.status(), Status::SeeOther, "step {number}");
     }
     let path = format!("{base}/steps/{question_number}");
     for (fields, message) in [
         (vec![], "Choose an answer"),
-        (vec![("choice", "not-an-option")], "is not one of the answers"),
+        (
+            vec![("choice", "not-an-option")],
+            "is not one of the answers",
+        ),
     ] {
         let response = student.post_form(&path, &fields).await;
         assert_eq!(response.status(), Status::UnprocessableEntity);
         let html = response.into_string().await.unwrap_or_default();
         assert!(html.contains(message), "{html}");
     }
-    for path in [format!("{base}/steps/0"), format!("{base}/steps/999"), format!("{base}/steps/two")] {
+    for path in [
+        format!("{base}/steps/0"),
+        format!("{base}/steps/999"),
+        format!("{base}/steps/two"),
+    ] {
         let response = student.post_form(&path, &[]).await;
-        assert!(response.status().code >= 400 && response.status().code < 500, "{path}");
+        assert!(
+            response.status().code >= 400 && response.status().code < 500,
+            "{path}"
+        );
     }
     use sea_orm::{EntityTrait, PaginatorTrait};
-    let saved = tellwise::db::entities::response::Entity::find().count(&student.app().db).await.expect("count");
+    let saved = tellwise::db::entities::response::Entity::find()
+        .count(&student.app().db)
+        .await
+        .expect("count");
     let answerable_before = module.steps[..question_number - 1]
         .iter()
         .filter(|s| !matches!(s.kind, tellwise::curriculum::StepKind::Reading(_)))
@@ -118,24 +220,60 @@ async fn api_errors_are_json_envelopes() {
         .client
         .post("/api/v1/classes")
         .header(ContentType::JSON)
-        .header(rocket::http::Header::new("Authorization", format!("Bearer {token}")))
+        .header(rocket::http::Header::new(
+            "Authorization",
+            format!("Bearer {token}"),
+        ))
         .body("{not json")
         .dispatch()
         .await;
     assert_eq!(response.status().code / 100, 4);
-    let body: serde_json::Value = serde_json::from_str(&response.into_string().await.unwrap_or_default()).expect("json");
-    assert!(body["errors"][0]["detail"].as_str().unwrap_or_default().contains("JSON body could not be read"));
+    let body: serde_json::Value =
+        serde_json::from_str(&response.into_string().await.unwrap_or_default()).expect("json");
+    assert!(
+        body["errors"][0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("JSON body could not be read")
+    );
 
     for (method, path, payload, status, message) in [
-        ("POST", "/api/v1/classes", serde_json::json!({"name": "R"}), 422, "missing field `tier`"),
-        ("POST", "/api/v1/classes", serde_json::json!({"name": "R", "tier": "k2"}), 400, "not a grade band"),
-        ("GET", "/api/v1/classes/424242", serde_json::Value::Null, 404, "could not find"),
-        ("GET", "/api/v1/nothing-here", serde_json::Value::Null, 404, "could not find"),
+        (
+            "POST",
+            "/api/v1/classes",
+            serde_json::json!({"name": "R"}),
+            422,
+            "missing field `tier`",
+        ),
+        (
+            "POST",
+            "/api/v1/classes",
+            serde_json::json!({"name": "R", "tier": "k2"}),
+            400,
+            "not a grade band",
+        ),
+        (
+            "GET",
+            "/api/v1/classes/424242",
+            serde_json::Value::Null,
+            404,
+            "could not find",
+        ),
+        (
+            "GET",
+            "/api/v1/nothing-here",
+            serde_json::Value::Null,
+            404,
+            "could not find",
+        ),
     ] {
         let body = (!payload.is_null()).then_some(payload);
         let (got, json) = admin.api(method, path, Some(&token), body).await;
         assert_eq!(got.code, status, "{method} {path}");
-        let detail = json["errors"][0]["detail"].as_str().unwrap_or_default().to_string();
+        let detail = json["errors"][0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         assert!(detail.contains(message), "{method} {path}: {detail}");
     }
 }

@@ -40,7 +40,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-const EXPIRED: &str = "This form has expired or was not sent from Tellwise. Go back, reload the page and try again.";
+const EXPIRED: &str =
+    "This form has expired or was not sent from Tellwise. Go back, reload the page and try again.";
 
 /// Forms that carry the hidden `csrf_token` field.
 pub trait HasCsrf {
@@ -65,7 +66,11 @@ impl<'r, T: FromForm<'r> + HasCsrf + Send> FromData<'r> for Checked<T> {
                     Outcome::Error((Status::Forbidden, ()))
                 }
             }
-            Outcome::Error((_, errors)) if errors.iter().any(|e| e.name.as_ref().is_some_and(|n| n == "csrf_token")) => {
+            Outcome::Error((_, errors))
+                if errors
+                    .iter()
+                    .any(|e| e.name.as_ref().is_some_and(|n| n == "csrf_token")) =>
+            {
                 note_error(req, EXPIRED);
                 Outcome::Error((Status::Forbidden, ()))
             }

@@ -270,12 +270,23 @@ pub fn parse_module(file: &str, folder: &str, text: &str) -> Result<Module, Vec<
         Ok(raw) => raw,
         Err(e) => {
             let offset = e.span().map(|s| s.start).unwrap_or(0);
-            let field = e
-                .message()
-                .split('`')
-                .nth(1)
-                .map(str::to_string)
-                .unwrap_or_default();
+            let message = e.message();
+            // Serde names the field in backticks; for a syntax error, name the key on that line.
+            let field = if message.contains("field") || message.contains("key") {
+                message
+                    .split('`')
+                    .nth(1)
+                    .map(str::to_string)
+                    .unwrap_or_default()
+            } else {
+                let line_start = text[..offset.min(text.len())]
+                    .rfind('\n')
+                    .map_or(0, |i| i + 1);
+                let line = text[line_start..].lines().next().unwrap_or("");
+                line.split_once('=')
+                    .map(|(key, _)| key.trim().to_string())
+                    .unwrap_or_default()
+            };
             check.error_at(offset, field, e.message().trim().to_string());
             return Err(check.errors);
         }

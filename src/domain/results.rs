@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::percent;
 use crate::curriculum::{Module, StepKind};
 
 /// What the results need to know about one student's attempt.
@@ -76,14 +77,6 @@ pub struct MessageResult {
     pub red_flag: bool,
     pub flagged: Option<usize>,
     pub percent: Option<u32>,
-}
-
-fn percent(part: usize, whole: usize) -> u32 {
-    if whole == 0 {
-        0
-    } else {
-        ((part as f64 * 100.0) / whole as f64).round() as u32
-    }
 }
 
 /// Computes the class's results; `min_group` is the configured minimum group size.

@@ -54,7 +54,7 @@ fn default_message(status: Status) -> &'static str {
 /// One catcher for every status: JSON under `/api/`, the sign-in form for pages that need a
 /// session, an error page otherwise.
 #[catch(default)]
-fn any_error<'r>(status: Status, req: &'r Request<'_>) -> CaughtError {
+fn any_error(status: Status, req: &Request<'_>) -> CaughtError {
     let message = noted_error(req).unwrap_or_else(|| default_message(status).to_string());
     if is_api(req) {
         return CaughtError::Json(status, message);

@@ -18,6 +18,7 @@ use crate::curriculum::{Module, StepKind};
 use crate::db::entities::{assignment, attempt};
 use crate::db::queries::{classes, progress};
 use crate::domain::codes::{JoinCode, secret_matches};
+use crate::domain::percent;
 use crate::domain::scoring::{check_chat, check_question};
 use crate::error::{AppError, AppResult};
 use crate::views::{Page, Viewer};
@@ -145,14 +146,6 @@ async fn logout(
     Ok(Redirect::to(uri!(login_page)))
 }
 
-fn percent(done: i32, total: usize) -> u32 {
-    if total == 0 {
-        0
-    } else {
-        (done.max(0) as usize * 100 / total).min(100) as u32
-    }
-}
-
 #[get("/student")]
 async fn home(app: &State<App>, session: StudentSession) -> AppResult<Page> {
     let assignments = classes::active_assignments(&app.db, session.class.id).await?;
@@ -171,7 +164,7 @@ async fn home(app: &State<App>, session: StudentSession) -> AppResult<Page> {
                 "due_on": a.due_on.map(|d| d.to_string()),
                 "finished": attempt.is_some_and(|t| t.finished_at.is_some()),
                 "started": attempt.is_some(),
-                "percent": percent(steps_done, module.steps.len()),
+                "percent": percent(steps_done.max(0) as usize, module.steps.len()),
             }))
         })
         .collect();
@@ -324,7 +317,7 @@ fn step_context(
         "number": number,
         "next": number + 1,
         "total": module.steps.len(),
-        "percent": number * 100 / module.steps.len().max(1),
+        "percent": percent(number, module.steps.len()),
         "is_last": number == module.steps.len(),
         "answered": answered,
         "correct": correct,

@@ -17,6 +17,7 @@ use crate::db::entities::{assignment, attempt, class, student};
 use crate::db::queries::{classes, progress, staff as staff_queries};
 use crate::domain::codes::JoinCode;
 use crate::domain::input::{parse_due_date, parse_name, parse_student_names};
+use crate::domain::percent;
 use crate::domain::results::{AttemptSummary, ModuleResults, ResponseRecord, module_results};
 use crate::error::{AppError, AppResult};
 use crate::views::Page;
@@ -163,19 +164,12 @@ impl Progress {
     fn of(attempts: &[&attempt::Model], roster: usize) -> Self {
         let finished = attempts.iter().filter(|a| a.finished_at.is_some()).count();
         let in_progress = attempts.len() - finished;
-        let pct = |n: usize| {
-            if roster == 0 {
-                0
-            } else {
-                (n * 100 / roster) as u32
-            }
-        };
         Self {
             finished,
             in_progress,
             not_started: roster.saturating_sub(attempts.len()),
-            finished_percent: pct(finished),
-            in_progress_percent: pct(in_progress),
+            finished_percent: percent(finished, roster),
+            in_progress_percent: percent(in_progress, roster),
         }
     }
 }

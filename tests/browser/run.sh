@@ -120,6 +120,13 @@ pick_port() {
   return 1
 }
 
+server_ready() {  # GET $1 answers 200 "ok"
+  node -e '
+    fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
+      .then(async (r) => process.exit(r.status === 200 && (await r.text()).trim() === "ok" ? 0 : 1))
+      .catch(() => process.exit(1));' "$1" 2>/dev/null
+}
+
 cd "$ROOT"  # so the server finds Rocket.toml
 say "creating the admin account"
 printf '%s\n' "$ADMIN_PASSWORD" | "$BIN" create-admin --email "$ADMIN_EMAIL" --name "$ADMIN_NAME" >>"$SERVER_LOG" 2>&1 \
@@ -132,12 +139,12 @@ for attempt in 1 2 3; do
   say "starting tellwise on 127.0.0.1:$TELLWISE_PORT (attempt $attempt)"
   "$BIN" serve >>"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 300); do  # up to 30 s
+  for _ in $(seq 1 120); do  # about 30 s
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
-    if [[ "$(curl -fsS --max-time 2 "http://127.0.0.1:$TELLWISE_PORT/health/ready" 2>/dev/null || true)" == "ok" ]]; then
+    if server_ready "http://127.0.0.1:$TELLWISE_PORT/health/ready"; then
       started=1; break
     fi
-    sleep 0.1
+    sleep 0.2
   done
   [[ -n "$started" ]] && break
   if kill -0 "$SERVER_PID" 2>/dev/null; then

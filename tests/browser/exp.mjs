@@ -1,0 +1,15 @@
+import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless=new','--no-sandbox','--disable-gpu','--disable-quic','--no-first-run','--disable-background-networking','--disable-component-update','--disable-sync'] });
+console.log(browser.version());
+const ctx = await browser.newContext({ javaScriptEnabled: process.argv[2]==='on' });
+const page0=null;
+const page = await ctx.newPage(); page.on('crash',()=>console.log('CRASH')); page.on('console',m=>console.log('console',m.type(),m.text()));
+await page.setContent('<html lang="en"><head><title>x</title></head><body><main><img src="data:,"><p style="color:#eee">low</p></main></body></html>');
+await page.evaluate(axeSource);
+const r = await page.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a','wcag2aa'] } }).then(r => r.violations.map(v => v.id)));
+console.log(r);
+await browser.close();

@@ -42,8 +42,8 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
     };
     let mut options = ConnectOptions::new(url);
     options
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(3))
+        .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
     if backend == Backend::Sqlite {
         options.map_sqlx_sqlite_opts(|opts| {

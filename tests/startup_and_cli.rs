@@ -1,0 +1,165 @@
+//! Starting up: the database URL picks the backend and bad ones fail clearly; the command line
+//! creates an administrator, migrates, and `serve` prints the one-time setup link.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use sea_orm::{ConnectionTrait, DatabaseBackend};
+
+#[rocket::async_test]
+async fn tests_run_on_the_backend_they_were_asked_for() {
+    let env = common::TestEnv::new().await;
+    let browser = env.browser().await;
+    let expected = if std::env::var("TELLWISE_TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty()) {
+        DatabaseBackend::Postgres
+    } else if std::env::var("TELLWISE_TEST_MYSQL_URL").is_ok_and(|v| !v.is_empty()) {
+        DatabaseBackend::MySql
+    } else {
+        DatabaseBackend::Sqlite
+    };
+    assert_eq!(browser.app().db.get_database_backend(), expected);
+    if expected == DatabaseBackend::Sqlite {
+        let mode = browser
+            .app()
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "PRAGMA journal_mode",
+            ))
+            .await
+            .expect("pragma")
+            .expect("row")
+            .try_get_by_index::<String>(0)
+            .expect("text");
+        assert_eq!(mode, "wal");
+    }
+}
+
+#[rocket::async_test]
+async fn unknown_schemes_and_unreachable_servers_fail_clearly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let typo = dir.path().join("tellwise.sqlite");
+    for (url, message) in [
+        (
+            format!("sqlite3://{}", typo.display()),
+            "unsupported database URL scheme",
+        ),
+        (
+            typo.display().to_string(),
+            "unsupported database URL scheme",
+        ),
+        (
+            "postgres://postgres@127.0.0.1:1/tellwise".to_string(),
+            "cannot connect to the Postgres database",
+        ),
+        (
+            "mysql://root@127.0.0.1:1/tellwise".to_string(),
+            "cannot connect to the MySql database",
+        ),
+    ] {
+        let env = common::TestEnv::with(|f| f.merge(("database_url", url.clone()))).await;
+        let Err(error) = tellwise::setup(env.figment.clone()).await else {
+            panic!("{url} should be refused");
+        };
+        assert!(error.contains(message), "{url}: {error}");
+    }
+    assert!(!typo.exists(), "no SQLite file is created by mistake");
+}
+
+fn tellwise(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tellwise"));
+    command
+        .env("TELLWISE_DATA_DIR", data_dir)
+        .env_remove("TELLWISE_DATABASE_URL")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+#[test]
+fn create_admin_and_migrate_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let migrate = tellwise(dir.path()).arg("migrate").output().expect("runs");
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    assert!(dir.path().join("tellwise.sqlite").exists());
+
+    let create = |password: &str| {
+        let mut child = tellwise(dir.path())
+            .args([
+                "create-admin",
+                "--email",
+                "head@school.test",
+                "--name",
+                "Head Teacher",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{password}\n").as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("finishes")
+    };
+    let short = create("short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    let ok = create("a long enough password");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("administrator head@school.test created"));
+    let again = create("a long enough password");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let help = tellwise(dir.path()).arg("--help").output().expect("runs");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for command in ["serve", "migrate", "check-curriculum", "create-admin"] {
+        assert!(help.contains(command), "--help lists {command}");
+    }
+}
+
+#[test]
+fn serve_prints_the_setup_link_on_first_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut child = tellwise(dir.path())
+        .arg("serve")
+        .env("TELLWISE_PORT", port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let stdout = child.stdout.take().expect("stdout");
+    let link = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|line| line.contains("/setup?token="));
+    child.kill().ok();
+    child.wait().ok();
+    let link = link.expect("a setup link is printed");
+    assert!(
+        link.trim()
+            .starts_with(&format!("http://127.0.0.1:{port}/setup?token=")),
+        "{link}"
+    );
+    assert!(
+        dir.path().join("secret.key").exists(),
+        "the secret key is kept in the data directory"
+    );
+}

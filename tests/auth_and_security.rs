@@ -374,3 +374,22 @@ async fn every_response_carries_the_security_headers() {
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(cookie.same_site(), Some(rocket::http::SameSite::Strict));
 }
+
+#[rocket::async_test]
+async fn cookies_are_secure_when_served_over_https() {
+    let env = TestEnv::with(|f| f.merge(("secure_cookies", true))).await;
+    let admin = env.admin().await;
+    let cookie = admin
+        .client
+        .cookies()
+        .get(tellwise::auth::STAFF_COOKIE)
+        .expect("cookie")
+        .clone();
+    assert_eq!(cookie.secure(), Some(true));
+    let csrf = admin
+        .client
+        .cookies()
+        .get_private(tellwise::auth::CSRF_COOKIE)
+        .expect("csrf cookie");
+    assert_eq!(csrf.secure(), Some(true));
+}

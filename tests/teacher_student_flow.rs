@@ -78,6 +78,84 @@ async fn teacher_assigns_students_complete_teacher_sees_results() {
     // The class page shows progress for the assignment.
     let (_, class_page) = teacher.get(&format!("/teacher/classes/{class_id}")).await;
     assert!(class_page.contains("5 finished, 0 in progress, 1 not started"));
+
+    // Every attempt records the version of the module the student saw.
+    use sea_orm::EntityTrait;
+    let version = teacher
+        .app()
+        .curriculum
+        .get(MODULE)
+        .expect("module")
+        .version
+        .clone();
+    let attempts = tellwise::db::entities::attempt::Entity::find()
+        .all(&teacher.app().db)
+        .await
+        .expect("attempts");
+    assert_eq!(attempts.len(), 5);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.content_version == version && a.score_total == Some(8))
+    );
+}
+
+#[rocket::async_test]
+async fn modules_for_other_grades_warn_and_unassigning_hides_them_from_students() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room 7", "3-5").await;
+    admin.add_students(class_id, &["Ivy"]).await;
+    let assignment_id = admin
+        .assign(class_id, "recruitment-and-trafficking-myths")
+        .await;
+    let (_, class_page) = admin.get(&format!("/teacher/classes/{class_id}")).await;
+    assert!(class_page.contains("written for grades 9-12, not this class"));
+
+    let (code, cards) = admin.login_cards(class_id).await;
+    let student = env.browser().await;
+    student.student_sign_in(&code, "Ivy", &cards[0].1).await;
+    let (_, home) = student.get("/student").await;
+    assert!(home.contains("/student/modules/recruitment-and-trafficking-myths"));
+    let (_, module_page) = student
+        .get("/student/modules/recruitment-and-trafficking-myths")
+        .await;
+    assert!(
+        module_page.contains("Before you start"),
+        "the content note comes first"
+    );
+
+    let response = admin
+        .post_form(
+            &format!("/teacher/classes/{class_id}/assignments/{assignment_id}/remove"),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    let (_, home) = student.get("/student").await;
+    assert!(!home.contains("/student/modules/recruitment-and-trafficking-myths"));
+    let (status, _) = student
+        .get("/student/modules/recruitment-and-trafficking-myths")
+        .await;
+    assert_eq!(status, Status::NotFound);
+}
+
+#[rocket::async_test]
+async fn help_page_shows_the_schools_contacts_then_the_national_ones() {
+    let env = TestEnv::with(|f| {
+        f.merge(("help.trusted_adult", "Ms. Rivera in room 114"))
+            .merge(("help.local", vec![serde_json::json!({"name": "County Child Advocacy Center", "contact": "555-0100"})]))
+    })
+    .await;
+    let visitor = env.browser().await;
+    let (status, html) = visitor.get("/help").await;
+    assert_eq!(status, Status::Ok);
+    let school = html.find("Ms. Rivera in room 114").expect("trusted adult");
+    let local = html
+        .find("County Child Advocacy Center")
+        .expect("local contact");
+    let national = html.find("1-888-373-7888").expect("national hotline");
+    assert!(school < local && local < national);
 }
 
 #[rocket::async_test]

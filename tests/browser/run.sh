@@ -74,7 +74,7 @@ if [[ ! -x "$CHROMIUM" ]]; then
   if apt_busy; then
     say "$CHROMIUM is missing and apt/dpkg is busy (someone may be installing it); waiting up to 10 minutes"
     for _ in $(seq 1 300); do
-      [[ -x "$CHROMIUM" ]] && ! apt_busy && break
+      apt_busy || break
       sleep 2
     done
   fi

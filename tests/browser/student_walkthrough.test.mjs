@@ -504,6 +504,7 @@ test('admin sees the class page, the login cards and the results', async () => {
     await page.locator('#password').fill(ADMIN_PASSWORD);
     await clickAndLoad(page, page.getByRole('button', { name: 'Sign in', exact: true }), 'staff sign-in');
     assert.equal(pathOf(page), '/teacher', 'staff sign-in did not lead to /teacher');
+    await expectHelpLink(page, 'teacher class list');
     await audit('teacher class list', page);
 
     const classLink = page.getByRole('link', { name: CLASS_NAME, exact: true });
@@ -514,6 +515,7 @@ test('admin sees the class page, the login cards and the results', async () => {
     const shownCode = await page.locator('.code').first().innerText();
     assert.equal(alnum(shownCode), alnum(seed.joinCode), 'class page does not show the class code');
     assert.ok(await page.getByRole('link', { name: seed.moduleTitle }).count(), 'class page does not list the assignment');
+    await expectHelpLink(page, 'teacher class page');
     await audit('teacher class page', page);
 
     await visit(page, `${classPath}/cards`);
@@ -521,6 +523,7 @@ test('admin sees the class page, the login cards and the results', async () => {
     assert.equal(await card.count(), 1, `no login card for ${STUDENT_NAME}`);
     assert.ok((await card.innerText()).includes(seed.student.secret), 'login card lacks the secret words');
     assert.equal(alnum(await card.locator('.code').innerText()), alnum(seed.joinCode), 'login card lacks the class code');
+    await expectHelpLink(page, 'teacher login cards');
     await audit('teacher login cards', page);
 
     await visit(page, `${classPath}/assignments/${seed.assignmentId}`);
@@ -530,6 +533,7 @@ test('admin sees the class page, the login cards and the results', async () => {
     if (seed.studentPage) {
       assert.match(await page.getByText(/\d+ finished, \d+ in progress/).first().innerText(), /^1 finished/, 'results do not count the finished student');
     }
+    await expectHelpLink(page, 'teacher results');
     await audit('teacher results', page);
   });
   await context.close();
@@ -564,7 +568,6 @@ test('accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violations', async (
       assert.ok(!a.error, `axe could not run on ${a.name} (${a.url}): ${a.error}`);
       if (a.violations.length) {
         const msg = `${a.violations.length} axe violation(s) on ${a.name} (${a.url}):\n${formatViolations(a.violations)}`;
-        console.error(msg);
         assert.fail(msg);
       }
     });

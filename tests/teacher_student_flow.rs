@@ -21,6 +21,20 @@ async fn teacher_assigns_students_complete_teacher_sees_results() {
 
     let (code, cards) = teacher.login_cards(class_id).await;
     assert_eq!(cards.len(), names.len());
+    let cards_page = teacher
+        .client
+        .get(format!("/teacher/classes/{class_id}/cards"))
+        .header(rocket::http::Header::new("Host", "tellwise.school.test"))
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap_or_default();
+    assert!(
+        cards_page.contains("<strong>http://tellwise.school.test/student/login</strong>"),
+        "cards say where to sign in: {}",
+        common::between(&cards_page, "signs in at", "with").unwrap_or_default()
+    );
     assert_eq!(code.len(), 7, "code shown as ABC-DEF: {code}");
 
     // Four students finish, all answering correctly: below the minimum of five, nothing shows.

@@ -3,6 +3,7 @@
 
 use rocket::form::FromForm;
 use rocket::http::ContentType;
+use rocket::request::{self, FromRequest, Request};
 use rocket::response::Redirect;
 use rocket::{Route, State, get, post, routes, uri};
 use serde::Serialize;
@@ -137,7 +138,8 @@ pub(super) struct ModuleChoice {
 }
 
 fn module_choices(app: &App, class_tier: Option<Tier>) -> Vec<ModuleChoice> {
-    app.curriculum
+    let mut choices: Vec<ModuleChoice> = app
+        .curriculum
         .modules()
         .into_iter()
         .map(|m| ModuleChoice {
@@ -148,7 +150,10 @@ fn module_choices(app: &App, class_tier: Option<Tier>) -> Vec<ModuleChoice> {
             summary: m.summary.clone(),
             other_tier: class_tier.is_some_and(|t| t != m.tier),
         })
-        .collect()
+        .collect();
+    // The class's own grade band first, so it is what the list offers by default.
+    choices.sort_by_key(|c| c.other_tier);
+    choices
 }
 
 #[derive(Serialize)]
@@ -191,6 +196,38 @@ async fn dashboard(app: &State<App>, staff: Staff) -> AppResult<Page> {
         json!({ "classes": rows, "tiers": tiers }),
     )
     .for_staff(&staff))
+}
+
+/// The host a request was sent to, from the `Host` header.
+struct RequestHost(Option<String>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for RequestHost {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let host = req
+            .host()
+            .map(|h| h.to_string())
+            .or_else(|| req.headers().get_one("Host").map(str::to_string));
+        request::Outcome::Success(RequestHost(host))
+    }
+}
+
+/// The address people use to reach Tellwise: `public_url`, else the host this request came to.
+fn base_url(app: &App, host: RequestHost) -> String {
+    match (&app.settings.public_url, host.0) {
+        (Some(url), _) => url.trim_end_matches('/').to_string(),
+        (None, Some(host)) => {
+            let scheme = if app.settings.secure_cookies {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{host}")
+        }
+        (None, None) => String::new(),
+    }
 }
 
 fn display_code(code: &str) -> String {
@@ -262,21 +299,19 @@ async fn add_students(
 
 /// A printable page of cards: each student's name, the class code and their secret words.
 #[get("/teacher/classes/<id>/cards")]
-async fn login_cards(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> {
+async fn login_cards(
+    app: &State<App>,
+    staff: Staff,
+    id: i32,
+    host: RequestHost,
+) -> AppResult<Page> {
     let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
     let students = classes::students(&app.db, class.id).await?;
     let cards: Vec<_> = students
         .iter()
         .map(|s| json!({ "name": s.display_name, "secret": s.secret }))
         .collect();
-    let sign_in_url = format!(
-        "{}/student/login",
-        app.settings
-            .public_url
-            .as_deref()
-            .unwrap_or("")
-            .trim_end_matches('/')
-    );
+    let sign_in_url = format!("{}/student/login", base_url(app, host));
     let context = json!({
         "class": { "id": class.id, "name": class.name, "code": display_code(&class.join_code) },
         "cards": cards,

@@ -41,7 +41,7 @@ async fn tests_run_on_the_backend_they_were_asked_for() {
 async fn unknown_schemes_and_unreachable_servers_fail_clearly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let typo = dir.path().join("tellwise.sqlite");
-    for (url, message) in [
+    let cases = [
         (
             format!("sqlite3://{}", typo.display()),
             "unsupported database URL scheme",
@@ -58,13 +58,16 @@ async fn unknown_schemes_and_unreachable_servers_fail_clearly() {
             "mysql://root@127.0.0.1:1/tellwise".to_string(),
             "cannot connect to the MySql database",
         ),
-    ] {
+    ];
+    // Connecting to a closed port waits for the connect timeout: try all at once.
+    let attempts = cases.into_iter().map(|(url, message)| async move {
         let env = common::TestEnv::with(|f| f.merge(("database_url", url.clone()))).await;
         let Err(error) = tellwise::setup(env.figment.clone()).await else {
             panic!("{url} should be refused");
         };
         assert!(error.contains(message), "{url}: {error}");
-    }
+    });
+    rocket::futures::future::join_all(attempts).await;
     assert!(!typo.exists(), "no SQLite file is created by mistake");
 }
 

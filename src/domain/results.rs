@@ -1,6 +1,10 @@
-//! Aggregate results for one assigned module in one class, with small groups suppressed: a
-//! figure computed over fewer students than the minimum is replaced by "not enough responses
-//! yet", and every figure that could reveal it is hidden with it.
+//! Aggregate results for one assigned module in one class, with small groups suppressed.
+//!
+//! Figures cover finished attempts only, and only whole groups of the minimum size, in the order
+//! students finished: with a minimum of 5, nothing until 5 have finished, then the first 5 until
+//! 10 have, and so on. Two reports therefore differ by at least a whole group, so neither a
+//! total nor a before-and-after comparison can single out one student's answers, even though
+//! the teacher sees each student's status.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,7 +17,7 @@ use crate::curriculum::{Module, StepKind};
 #[derive(Debug, Clone)]
 pub struct AttemptSummary {
     pub attempt_id: i32,
-    pub finished: bool,
+    pub finished_at: Option<chrono::NaiveDateTime>,
     /// (correct, total) for finished attempts.
     pub score: Option<(i32, i32)>,
 }
@@ -34,7 +38,9 @@ pub struct ModuleResults {
     pub in_progress: usize,
     pub not_started: usize,
     pub min_group: usize,
-    /// Mean first-attempt score of finished students, in percent; `None` when suppressed.
+    /// How many finished students the figures below cover (a multiple of `min_group`).
+    pub included: usize,
+    /// Mean first-attempt score of the included students, in percent; `None` when suppressed.
     pub average_score_percent: Option<u32>,
     pub score_suppressed: bool,
     pub questions: Vec<QuestionResult>,
@@ -88,9 +94,16 @@ pub fn module_results(
     min_group: usize,
 ) -> ModuleResults {
     let min_group = min_group.max(1);
-    let finished: Vec<&AttemptSummary> = attempts.iter().filter(|a| a.finished).collect();
+    let mut finished: Vec<&AttemptSummary> = attempts
+        .iter()
+        .filter(|a| a.finished_at.is_some())
+        .collect();
+    finished.sort_by_key(|a| (a.finished_at, a.attempt_id));
     let in_progress = attempts.len() - finished.len();
-    let scores: Vec<f64> = finished
+    let included_attempts = &finished[..finished.len() / min_group * min_group];
+    let included: BTreeSet<i32> = included_attempts.iter().map(|a| a.attempt_id).collect();
+
+    let scores: Vec<f64> = included_attempts
         .iter()
         .filter_map(|a| a.score)
         .filter(|(_, total)| *total > 0)
@@ -99,11 +112,10 @@ pub fn module_results(
     let average_score_percent = (scores.len() >= min_group)
         .then(|| (scores.iter().sum::<f64>() * 100.0 / scores.len() as f64).round() as u32);
 
-    let known_attempts: BTreeSet<i32> = attempts.iter().map(|a| a.attempt_id).collect();
     let mut by_step: BTreeMap<&str, Vec<&ResponseRecord>> = BTreeMap::new();
     for response in responses
         .iter()
-        .filter(|r| known_attempts.contains(&r.attempt_id))
+        .filter(|r| included.contains(&r.attempt_id))
     {
         by_step
             .entry(response.step_id.as_str())
@@ -168,6 +180,7 @@ pub fn module_results(
         roster,
         finished: finished.len(),
         in_progress,
+        included: included.len(),
         not_started: roster.saturating_sub(attempts.len()),
         min_group,
         score_suppressed: average_score_percent.is_none(),
@@ -330,11 +343,18 @@ contact = "Teacher"
         parse_module("m/module.toml", "m", text).expect("valid module")
     }
 
+    /// Students finish in the order of their ids.
+    fn finished_at(id: i32) -> chrono::NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000 + i64::from(id) * 60, 0)
+            .expect("valid time")
+            .naive_utc()
+    }
+
     fn answers(n: usize, right: usize) -> (Vec<AttemptSummary>, Vec<ResponseRecord>) {
         let attempts = (0..n as i32)
             .map(|id| AttemptSummary {
                 attempt_id: id,
-                finished: true,
+                finished_at: Some(finished_at(id)),
                 score: Some((i32::from((id as usize) < right), 1)),
             })
             .collect();
@@ -420,5 +440,63 @@ contact = "Teacher"
         });
         let results = module_results(&module(), 5, &attempts, &responses, 5);
         assert_eq!(results.questions[0].responses, Some(5));
+    }
+
+    #[test]
+    fn only_whole_groups_of_finished_students_count() {
+        // Five finish (four right), a sixth finishes wrong, a seventh is still working.
+        let (mut attempts, mut responses) = answers(6, 4);
+        attempts.push(AttemptSummary {
+            attempt_id: 6,
+            finished_at: None,
+            score: None,
+        });
+        responses.push(ResponseRecord {
+            attempt_id: 6,
+            step_id: "q1".into(),
+            answer: ["true".into()].into(),
+            correct: false,
+        });
+        let results = module_results(&module(), 8, &attempts, &responses, 5);
+        assert_eq!(
+            (results.finished, results.in_progress, results.included),
+            (6, 1, 5)
+        );
+        let q = &results.questions[0];
+        assert_eq!((q.responses, q.percent_correct), (Some(5), Some(80)));
+        assert_eq!(results.average_score_percent, Some(80));
+    }
+
+    #[test]
+    fn one_more_student_finishing_changes_no_figure_until_a_whole_group_has() {
+        let min = 5;
+        let (attempts, responses) = answers(9, 3);
+        let report = |n: usize| {
+            let kept: Vec<i32> = (0..n as i32).collect();
+            let a: Vec<AttemptSummary> = attempts
+                .iter()
+                .filter(|a| kept.contains(&a.attempt_id))
+                .cloned()
+                .collect();
+            let r: Vec<ResponseRecord> = responses
+                .iter()
+                .filter(|r| kept.contains(&r.attempt_id))
+                .cloned()
+                .collect();
+            let results = module_results(&module(), 30, &a, &r, min);
+            let q = &results.questions[0];
+            (
+                results.average_score_percent,
+                q.percent_correct,
+                q.options.iter().map(|o| o.chosen).collect::<Vec<_>>(),
+            )
+        };
+        // Between 5 and 9 finished students every figure stays the same, so comparing two
+        // reports says nothing about the students who finished in between.
+        let first = report(5);
+        for n in 6..=9 {
+            assert_eq!(report(n), first, "with {n} finished");
+        }
+        assert_eq!(report(4).0, None);
     }
 }

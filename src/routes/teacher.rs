@@ -388,7 +388,7 @@ pub(super) async fn assignment_report<'a>(
         .iter()
         .map(|a| AttemptSummary {
             attempt_id: a.id,
-            finished: a.finished_at.is_some(),
+            finished_at: a.finished_at,
             score: a.score_correct.zip(a.score_total),
         })
         .collect();

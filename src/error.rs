@@ -22,6 +22,8 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     Unauthorized(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("internal error: {0}")]
     Internal(String),
     #[error("database unavailable: {0}")]
@@ -59,6 +61,7 @@ impl AppError {
             Self::Conflict(_) => Status::Conflict,
             Self::Forbidden(_) => Status::Forbidden,
             Self::Unauthorized(_) => Status::Unauthorized,
+            Self::TooManyRequests(_) => Status::TooManyRequests,
             Self::Internal(_) => Status::InternalServerError,
             Self::Database(_) => Status::ServiceUnavailable,
         }

@@ -25,6 +25,7 @@ pub struct App {
     pub curriculum: Curriculum,
     pub settings: Settings,
     pub keys: Keys,
+    pub limits: auth::limits::SignInLimits,
 }
 
 impl App {
@@ -77,6 +78,7 @@ pub async fn setup(figment: Figment) -> Result<Rocket<Build>, String> {
         curriculum,
         keys: Keys::from_secret(&secret),
         settings,
+        limits: Default::default(),
     };
     Ok(build_rocket(
         figment.merge(("secret_key", secret)),

@@ -393,3 +393,94 @@ async fn cookies_are_secure_when_served_over_https() {
         .expect("csrf cookie");
     assert_eq!(csrf.secure(), Some(true));
 }
+
+#[rocket::async_test]
+async fn guessing_is_slowed_down_without_locking_out_classmates() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room 8", "6-8").await;
+    admin.add_students(class_id, &["Ana", "Ben"]).await;
+    let (code, cards) = admin.login_cards(class_id).await;
+    let guesser = env.browser().await;
+    for attempt in 1..=10 {
+        let response = guesser
+            .student_sign_in(&code, "Ana", &format!("red apple {attempt}"))
+            .await;
+        assert_eq!(response.status(), Status::Unauthorized);
+    }
+    let response = guesser.student_sign_in(&code, "Ana", &cards[0].1).await;
+    assert_eq!(
+        response.status(),
+        Status::TooManyRequests,
+        "even the right secret waits"
+    );
+    let html = response.into_string().await.unwrap_or_default();
+    assert!(html.contains("Wait a minute"));
+    let classmate = env.browser().await;
+    let response = classmate.student_sign_in(&code, "Ben", &cards[1].1).await;
+    assert_eq!(response.status(), Status::SeeOther, "Ben can still sign in");
+
+    for _ in 0..10 {
+        let response = guesser
+            .post_form(
+                "/login",
+                &[("email", ADMIN_EMAIL), ("password", "guess guess guess")],
+            )
+            .await;
+        assert_eq!(response.status(), Status::Unauthorized);
+    }
+    let response = guesser
+        .post_form(
+            "/login",
+            &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)],
+        )
+        .await;
+    assert_eq!(response.status(), Status::TooManyRequests);
+    let (status, body) = guesser
+        .api(
+            "POST",
+            "/api/v1/tokens",
+            None,
+            Some(serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, Status::TooManyRequests);
+    assert!(
+        body["errors"][0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Wait a minute")
+    );
+}
+
+#[rocket::async_test]
+async fn a_wrong_class_code_and_a_wrong_secret_look_the_same() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room 10", "3-5").await;
+    admin.add_students(class_id, &["Ana"]).await;
+    let (code, _) = admin.login_cards(class_id).await;
+    let visitor = env.browser().await;
+    let message =
+        |html: String| common::between(&html, "role=\"alert\"><p>", "</p>").unwrap_or_default();
+    let wrong_secret = visitor
+        .student_sign_in(&code, "Ana", "blue kite 123")
+        .await
+        .into_string()
+        .await
+        .unwrap_or_default();
+    let other = if code.starts_with('A') {
+        "CCC-CCC"
+    } else {
+        "AAA-AAA"
+    };
+    let wrong_code = visitor
+        .student_sign_in(other, "Ana", "blue kite 123")
+        .await
+        .into_string()
+        .await
+        .unwrap_or_default();
+    let (wrong_secret, wrong_code) = (message(wrong_secret), message(wrong_code));
+    assert!(wrong_secret.contains("do not match"), "{wrong_secret:?}");
+    assert_eq!(wrong_secret, wrong_code);
+}

@@ -254,10 +254,17 @@ async fn student_resumes_where_they_stopped_and_repeats_change_nothing() {
         "/student/modules/safe-and-unsafe-secrets/steps/{}",
         question_index + 1
     );
-    // A double click sends the same answer twice; then the student tries to change it.
-    for choice in [&wrong, &wrong, &right] {
-        let response = student.post_form(&path, &[("choice", choice)]).await;
+    // A double click sends the same answer twice; then the student tries to change it, and a
+    // stale tab sends an empty form: each time the first answer stands and is shown.
+    for choice in [wrong.as_str(), wrong.as_str(), right.as_str(), ""] {
+        let fields: Vec<(&str, &str)> = if choice.is_empty() {
+            vec![]
+        } else {
+            vec![("choice", choice)]
+        };
+        let response = student.post_form(&path, &fields).await;
         assert_eq!(response.status(), Status::SeeOther);
+        assert_eq!(common::location(&response), path);
     }
     let db = &student.app().db;
     use sea_orm::{EntityTrait, PaginatorTrait};

@@ -2,6 +2,7 @@
 
 pub mod csrf;
 pub mod guards;
+pub mod limits;
 pub mod passwords;
 pub mod tokens;
 

@@ -3,6 +3,8 @@
 //! The OpenAPI document is generated from the annotations here and served at
 //! `/api/v1/openapi.json`.
 
+use std::net::IpAddr;
+
 use rocket::data::{self, Data, FromData};
 use rocket::http::{ContentType, Status};
 use rocket::outcome::Outcome;
@@ -218,8 +220,12 @@ struct ModuleJson {
     responses((status = 200, description = "`{\"data\":{\"token\":\"...\",\"token_type\":\"Bearer\",\"expires_in\":43200}}`"),
               (status = 401, body = ErrorEnvelope)))]
 #[post("/api/v1/tokens", data = "<body>")]
-async fn create_token(app: &State<App>, body: ApiJson<TokenRequest>) -> ApiResult {
-    let Some(user) = check_credentials(app, &body.0.email, &body.0.password).await? else {
+async fn create_token(
+    app: &State<App>,
+    address: Option<IpAddr>,
+    body: ApiJson<TokenRequest>,
+) -> ApiResult {
+    let Some(user) = check_credentials(app, &body.0.email, &body.0.password, address).await? else {
         tracing::info!("API sign-in failed");
         return Err(AppError::Unauthorized(
             "That email and password do not match an active account.".into(),

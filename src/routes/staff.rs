@@ -1,5 +1,7 @@
 //! Staff sign-in, sign-out, first-run setup and their own account.
 
+use std::net::IpAddr;
+
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::response::Redirect;
@@ -81,7 +83,17 @@ pub async fn check_credentials(
     app: &App,
     email: &str,
     password: &str,
+    address: Option<IpAddr>,
 ) -> AppResult<Option<crate::db::entities::user::Model>> {
+    if !app
+        .limits
+        .allow_staff(email, address.map(|a| a.to_string()))
+    {
+        tracing::warn!("staff sign-in rate limit reached");
+        return Err(AppError::TooManyRequests(
+            "Too many sign-in attempts. Wait a minute and try again.".into(),
+        ));
+    }
     let user = staff::find_by_email(&app.db, email).await?;
     let hash = user.as_ref().map_or_else(
         || passwords::dummy_hash().to_string(),
@@ -95,10 +107,11 @@ pub async fn check_credentials(
 async fn login(
     app: &State<App>,
     cookies: &CookieJar<'_>,
+    address: Option<IpAddr>,
     form: Checked<LoginForm>,
 ) -> AppResult<Either<Redirect, Page>> {
     let form = form.0;
-    match check_credentials(app, &form.email, &form.password).await? {
+    match check_credentials(app, &form.email, &form.password, address).await? {
         Some(user) => {
             tracing::info!(user_id = user.id, "staff signed in");
             let token =

@@ -100,8 +100,16 @@ async fn login(
         Ok(code) => code,
         Err(message) => return fail(&message),
     };
+    if !app.limits.allow_student(code.as_str(), &form.name) {
+        return Err(AppError::TooManyRequests(
+            "Too many tries to sign in. Wait a minute, then try again with the words on your card."
+                .into(),
+        ));
+    }
+    // One message for every mismatch, so that guessing cannot confirm a class code or a name.
+    let mismatch = "That class code, name and secret words do not match. Check your card, or ask your teacher.";
     let Some(class) = classes::by_join_code(&app.db, &code).await? else {
-        return fail("We could not find a class with that code. Check the code on your card.");
+        return fail(mismatch);
     };
     let typed_name = form
         .name
@@ -114,9 +122,7 @@ async fn login(
         s.display_name.to_lowercase() == typed_name && secret_matches(&s.secret, &form.secret)
     });
     let Some(student) = student else {
-        return fail(
-            "Your name or secret words do not match. Check your card, or ask your teacher.",
-        );
+        return fail(mismatch);
     };
     let token = app.keys.issue(
         Audience::Student,
@@ -371,6 +377,15 @@ async fn answer_step(
     let attempt = attempt_for(app, &session, &assignment).await?;
     check_step_number(module, &attempt, number)?;
     let step = &module.steps[number - 1];
+    let already_answered = !matches!(step.kind, StepKind::Reading(_))
+        && progress::responses_of_attempt(&app.db, attempt.id)
+            .await?
+            .iter()
+            .any(|r| r.step_id == step.id);
+    if already_answered {
+        // A repeat, a second tab or a stale page: the first answer stands; show it.
+        return Ok(Either::Left(Redirect::to(uri!(step_page(slug, number)))));
+    }
     let checked = match &step.kind {
         StepKind::Reading(_) => None,
         StepKind::Chat(chat) => Some(check_chat(chat, &form.0.choice)),

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tellwise::auth::guards::ROLE_ADMIN;
 use tellwise::auth::passwords;
+use tellwise::db::entities::user::ROLE_ADMIN;
 use tellwise::db::queries::staff::{self, NewStaff};
 use tellwise::domain::input::{parse_email, parse_name};
 use tellwise::{App, config, curriculum, db};

@@ -28,6 +28,12 @@ async fn teacher_forms_explain_what_to_fix() {
         ),
         (
             "/teacher/classes".into(),
+            vec![("name", "room 3"), ("tier", "6-8")],
+            Status::Conflict,
+            "already have a class called",
+        ),
+        (
+            "/teacher/classes".into(),
             vec![("name", "Room")],
             Status::UnprocessableEntity,
             "tier",

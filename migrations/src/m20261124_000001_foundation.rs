@@ -79,6 +79,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_index(unique_index(
+                "classes",
+                "ux_classes_teacher_name",
+                &["teacher_id", "name"],
+            ))
+            .await?;
+        manager
             .create_table(
                 Table::create()
                     .table("students")

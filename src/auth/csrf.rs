@@ -19,7 +19,7 @@ pub fn token_for(cookies: &CookieJar<'_>, secure: bool) -> String {
     if let Some(cookie) = cookies.get_private(CSRF_COOKIE) {
         return cookie.value().to_string();
     }
-    let token = super::random_hex(32);
+    let token = crate::domain::codes::random_hex(32);
     let cookie = Cookie::build((CSRF_COOKIE, token.clone()))
         .http_only(true)
         .same_site(SameSite::Strict)

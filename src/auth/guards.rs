@@ -9,6 +9,7 @@ use sea_orm::EntityTrait;
 use super::tokens::Audience;
 use super::{STAFF_COOKIE, STUDENT_COOKIE};
 use crate::App;
+use crate::db::entities::user::ROLE_ADMIN;
 use crate::db::entities::{class, student, user};
 use crate::error::note_error;
 
@@ -23,9 +24,6 @@ impl Staff {
         self.user.role == ROLE_ADMIN
     }
 }
-
-pub const ROLE_ADMIN: &str = "admin";
-pub const ROLE_TEACHER: &str = "teacher";
 
 /// A staff member who is an administrator.
 #[derive(Debug, Clone)]

@@ -15,15 +15,6 @@ pub const STAFF_COOKIE: &str = "tw_staff";
 pub const STUDENT_COOKIE: &str = "tw_student";
 pub const CSRF_COOKIE: &str = "tw_csrf";
 
-/// A fresh random value for security stamps and tokens, as hex.
-pub fn random_hex(bytes: usize) -> String {
-    use rand::RngExt;
-    let mut rng = rand::rng();
-    (0..bytes)
-        .map(|_| format!("{:02x}", rng.random::<u8>()))
-        .collect()
-}
-
 /// A session cookie: `HttpOnly`, `SameSite=Strict`, `Secure` when served over HTTPS. No
 /// `Max-Age`: it ends with the browser session, and the token inside expires on its own.
 pub fn session_cookie(

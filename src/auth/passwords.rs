@@ -55,7 +55,7 @@ pub async fn verify(hash: String, password: String) -> bool {
 /// ones so response times do not reveal which emails exist.
 pub fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| hash_blocking(&super::random_hex(16)).unwrap_or_default())
+    DUMMY.get_or_init(|| hash_blocking(&crate::domain::codes::random_hex(16)).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -4,6 +4,14 @@
 use rand::RngExt;
 use rand::seq::IndexedRandom;
 
+/// A fresh random value for security stamps, tokens and keys, as hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::rng();
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
+}
+
 /// No 0/O, 1/I/L, 5/S or 8/B, which children (and adults) confuse.
 const CODE_ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTUVWXY234679";
 pub const CODE_LENGTH: usize = 6;

@@ -7,9 +7,9 @@ use serde_json::json;
 
 use crate::App;
 use crate::auth::csrf::Checked;
-use crate::auth::guards::ROLE_TEACHER;
 use crate::auth::{Admin, passwords};
 use crate::csrf_form;
+use crate::db::entities::user::ROLE_TEACHER;
 use crate::db::queries::staff::{self, NewStaff};
 use crate::domain::input::{parse_email, parse_name};
 use crate::error::{AppError, AppResult};

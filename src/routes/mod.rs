@@ -43,8 +43,10 @@ fn default_message(status: Status) -> &'static str {
         404 => "We could not find that page. It may have been removed, or the link is wrong.",
         405 => "That action is not available here.",
         413 => "What you sent is too large.",
-        415 => "Send the request as a form or as JSON.",
-        422 => "Some fields are missing or not valid. Go back and check the form.",
+        415 => "This address does not accept that kind of request body.",
+        422 => {
+            "The address or the form could not be read. Check the link, or go back and check the form."
+        }
         429 => "Too many tries. Wait a minute and try again.",
         503 => "Tellwise cannot reach its database right now. Please try again in a minute.",
         _ => "Something went wrong on our side. Please try again.",

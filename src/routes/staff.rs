@@ -10,9 +10,9 @@ use serde_json::json;
 
 use crate::App;
 use crate::auth::csrf::Checked;
-use crate::auth::guards::ROLE_ADMIN;
 use crate::auth::{Audience, STAFF_COOKIE, Staff, passwords, session_cookie};
 use crate::csrf_form;
+use crate::db::entities::user::ROLE_ADMIN;
 use crate::db::queries::staff::{self, NewStaff};
 use crate::domain::input::{parse_email, parse_name};
 use crate::error::{AppError, AppResult};

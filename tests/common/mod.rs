@@ -26,7 +26,7 @@ struct TestDatabase {
 }
 
 fn random_name() -> String {
-    format!("tw_test_{}", tellwise::auth::random_hex(6))
+    format!("tw_test_{}", tellwise::domain::codes::random_hex(6))
 }
 
 fn with_database(server_url: &str, name: &str) -> String {
@@ -131,7 +131,7 @@ impl TestEnv {
         let figment = tellwise::config::figment()
             .merge(("database_url", db.url.clone()))
             .merge(("data_dir", db._dir.path().join("data")))
-            .merge(("secret_key", tellwise::auth::random_hex(32)))
+            .merge(("secret_key", tellwise::domain::codes::random_hex(32)))
             .merge(("log_level", "off"));
         let figment = configure(figment);
         Self {

@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+pub const ROLE_ADMIN: &str = "admin";
+pub const ROLE_TEACHER: &str = "teacher";
+
 /// A staff account: an administrator or a teacher. Students are not users.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]

@@ -9,9 +9,9 @@ use sea_orm::{
 };
 
 use super::{conflict_or, is_unique_violation, now};
-use crate::auth::random_hex;
 use crate::curriculum::Tier;
 use crate::db::entities::{assignment, class, student, user};
+use crate::domain::codes::random_hex;
 use crate::domain::codes::{JoinCode, generate_secret};
 use crate::error::{AppError, AppResult};
 
@@ -22,6 +22,22 @@ pub async fn create(
     name: &str,
     tier: Tier,
 ) -> AppResult<class::Model> {
+    let taken = || async {
+        let existing = visible_to(db, teacher, false).await?;
+        Ok::<_, AppError>(
+            existing
+                .iter()
+                .any(|c| c.name.to_lowercase() == name.to_lowercase()),
+        )
+    };
+    let conflict = || {
+        AppError::Conflict(format!(
+            "You already have a class called {name:?}: choose another name."
+        ))
+    };
+    if taken().await? {
+        return Err(conflict());
+    }
     // A clash of six characters from 26 is rare; a few retries make it vanishingly so.
     for _ in 0..8 {
         let result = class::ActiveModel {
@@ -38,6 +54,8 @@ pub async fn create(
         .await;
         match result {
             Ok(class) => return Ok(class),
+            // The same form sent twice at once: the first request created the class.
+            Err(e) if is_unique_violation(&e) && taken().await? => return Err(conflict()),
             Err(e) if is_unique_violation(&e) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -6,9 +6,9 @@ use sea_orm::{
 };
 
 use super::{conflict_or, now};
-use crate::auth::guards::ROLE_ADMIN;
-use crate::auth::random_hex;
+use crate::db::entities::user::ROLE_ADMIN;
 use crate::db::entities::{school, user};
+use crate::domain::codes::random_hex;
 use crate::error::{AppError, AppResult};
 
 pub struct NewStaff {

@@ -372,8 +372,14 @@ async fn delete_assignment(
     id: i32,
     assignment_id: i32,
 ) -> AppResult<Status> {
-    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
-    let assignment = classes::assignment_in_class(&app.db, class.id, assignment_id).await?;
+    let (_, assignment) = classes::class_and_assignment(
+        &app.db,
+        &caller.0.user,
+        caller.0.is_admin(),
+        id,
+        assignment_id,
+    )
+    .await?;
     classes::unassign(&app.db, assignment).await?;
     Ok(Status::NoContent)
 }
@@ -384,8 +390,14 @@ async fn delete_assignment(
     params(("id" = i32, Path), ("assignment_id" = i32, Path)), responses((status = 200), (status = 404, body = ErrorEnvelope)))]
 #[get("/api/v1/classes/<id>/assignments/<assignment_id>/results")]
 async fn results(app: &State<App>, caller: ApiStaff, id: i32, assignment_id: i32) -> ApiResult {
-    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
-    let assignment = classes::assignment_in_class(&app.db, class.id, assignment_id).await?;
+    let (class, assignment) = classes::class_and_assignment(
+        &app.db,
+        &caller.0.user,
+        caller.0.is_admin(),
+        id,
+        assignment_id,
+    )
+    .await?;
     let report = assignment_report(app, &class, &assignment).await?;
     Ok(data(json!({
         "module": report.module.slug,
@@ -404,8 +416,14 @@ async fn results_csv(
     id: i32,
     assignment_id: i32,
 ) -> AppResult<(ContentType, String)> {
-    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
-    let assignment = classes::assignment_in_class(&app.db, class.id, assignment_id).await?;
+    let (class, assignment) = classes::class_and_assignment(
+        &app.db,
+        &caller.0.user,
+        caller.0.is_admin(),
+        id,
+        assignment_id,
+    )
+    .await?;
     let report = assignment_report(app, &class, &assignment).await?;
     Ok((
         ContentType::CSV,

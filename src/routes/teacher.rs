@@ -349,8 +349,9 @@ async fn unassign(
     form: Checked<RemoveForm>,
 ) -> AppResult<Redirect> {
     let _ = form;
-    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
-    let assignment = classes::assignment_in_class(&app.db, class.id, assignment_id).await?;
+    let (class, assignment) =
+        classes::class_and_assignment(&app.db, &staff.user, staff.is_admin(), id, assignment_id)
+            .await?;
     classes::unassign(&app.db, assignment).await?;
     Ok(Redirect::to(uri!(class_page(class.id))))
 }
@@ -437,8 +438,9 @@ async fn results_page(
     id: i32,
     assignment_id: i32,
 ) -> AppResult<Page> {
-    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
-    let assignment = classes::assignment_in_class(&app.db, class.id, assignment_id).await?;
+    let (class, assignment) =
+        classes::class_and_assignment(&app.db, &staff.user, staff.is_admin(), id, assignment_id)
+            .await?;
     let report = assignment_report(app, &class, &assignment).await?;
     let context = json!({
         "class": { "id": class.id, "name": class.name },
@@ -462,8 +464,9 @@ async fn results_csv(
     id: i32,
     assignment_id: i32,
 ) -> AppResult<(ContentType, String)> {
-    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
-    let assignment = classes::assignment_in_class(&app.db, class.id, assignment_id).await?;
+    let (class, assignment) =
+        classes::class_and_assignment(&app.db, &staff.user, staff.is_admin(), id, assignment_id)
+            .await?;
     let report = assignment_report(app, &class, &assignment).await?;
     let csv = report
         .results

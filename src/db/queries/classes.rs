@@ -92,6 +92,19 @@ pub async fn class_for(
     }
 }
 
+/// A class the staff member may see and one of its active assignments, or "not found".
+pub async fn class_and_assignment(
+    db: &impl ConnectionTrait,
+    staff: &user::Model,
+    is_admin: bool,
+    class_id: i32,
+    assignment_id: i32,
+) -> AppResult<(class::Model, assignment::Model)> {
+    let class = class_for(db, staff, is_admin, class_id).await?;
+    let assignment = assignment_in_class(db, class.id, assignment_id).await?;
+    Ok((class, assignment))
+}
+
 pub async fn by_join_code(
     db: &impl ConnectionTrait,
     code: &JoinCode,

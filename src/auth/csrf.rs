@@ -9,12 +9,9 @@ use rocket::outcome::Outcome;
 use rocket::request::Request;
 
 use super::CSRF_COOKIE;
-use crate::App;
 use crate::error::note_error;
 
 /// The token to put in forms rendered for this browser, created on first use.
-pub struct CsrfToken(pub String);
-
 pub fn token_for(cookies: &CookieJar<'_>, secure: bool) -> String {
     if let Some(cookie) = cookies.get_private(CSRF_COOKIE) {
         return cookie.value().to_string();
@@ -93,19 +90,6 @@ impl<'r, T: FromForm<'r> + HasCsrf + Send> FromData<'r> for Checked<T> {
             }
             Outcome::Forward((data, status)) => Outcome::Forward((data, status)),
         }
-    }
-}
-
-#[rocket::async_trait]
-impl<'r> rocket::request::FromRequest<'r> for CsrfToken {
-    type Error = ();
-
-    async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, ()> {
-        let secure = req
-            .rocket()
-            .state::<App>()
-            .is_some_and(|a| a.settings.secure_cookies);
-        Outcome::Success(CsrfToken(token_for(req.cookies(), secure)))
     }
 }
 

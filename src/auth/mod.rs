@@ -6,7 +6,6 @@ pub mod limits;
 pub mod passwords;
 pub mod tokens;
 
-pub use csrf::{CsrfToken, verify_csrf};
 pub use guards::{Admin, ApiStaff, Staff, StudentSession};
 pub use tokens::{Audience, Keys};
 

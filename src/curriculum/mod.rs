@@ -35,10 +35,6 @@ impl Curriculum {
         modules
     }
 
-    pub fn len(&self) -> usize {
-        self.modules.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.modules.is_empty()
     }

@@ -66,10 +66,6 @@ pub struct Module {
 }
 
 impl Module {
-    pub fn step_index(&self, step_id: &str) -> Option<usize> {
-        self.steps.iter().position(|s| s.id == step_id)
-    }
-
     /// The questions that make up the score.
     pub fn questions(&self) -> impl Iterator<Item = (&Step, &Question)> {
         self.steps.iter().filter_map(|s| match &s.kind {

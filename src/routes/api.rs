@@ -390,15 +390,7 @@ async fn delete_assignment(
     params(("id" = i32, Path), ("assignment_id" = i32, Path)), responses((status = 200), (status = 404, body = ErrorEnvelope)))]
 #[get("/api/v1/classes/<id>/assignments/<assignment_id>/results")]
 async fn results(app: &State<App>, caller: ApiStaff, id: i32, assignment_id: i32) -> ApiResult {
-    let (class, assignment) = classes::class_and_assignment(
-        &app.db,
-        &caller.0.user,
-        caller.0.is_admin(),
-        id,
-        assignment_id,
-    )
-    .await?;
-    let report = assignment_report(app, &class, &assignment).await?;
+    let report = assignment_report(app, &caller.0, id, assignment_id).await?;
     Ok(data(json!({
         "module": report.module.slug,
         "results": report.results,
@@ -416,20 +408,7 @@ async fn results_csv(
     id: i32,
     assignment_id: i32,
 ) -> AppResult<(ContentType, String)> {
-    let (class, assignment) = classes::class_and_assignment(
-        &app.db,
-        &caller.0.user,
-        caller.0.is_admin(),
-        id,
-        assignment_id,
-    )
-    .await?;
-    let report = assignment_report(app, &class, &assignment).await?;
-    Ok((
-        ContentType::CSV,
-        report
-            .results
-            .to_csv(report.module)
-            .map_err(AppError::internal)?,
-    ))
+    assignment_report(app, &caller.0, id, assignment_id)
+        .await?
+        .csv()
 }

@@ -343,10 +343,7 @@ async fn step_page(
     let attempt = attempt_for(app, &session, &assignment).await?;
     check_step_number(module, &attempt, number)?;
     let step = &module.steps[number - 1];
-    let saved = progress::responses_of_attempt(&app.db, attempt.id)
-        .await?
-        .into_iter()
-        .find(|r| r.step_id == step.id);
+    let saved = progress::answer_to(&app.db, attempt.id, &step.id).await?;
     let answer = saved.as_ref().map(|r| progress::decode_answer(&r.answer));
     let context = step_context(
         module,
@@ -378,10 +375,9 @@ async fn answer_step(
     check_step_number(module, &attempt, number)?;
     let step = &module.steps[number - 1];
     let already_answered = !matches!(step.kind, StepKind::Reading(_))
-        && progress::responses_of_attempt(&app.db, attempt.id)
+        && progress::answer_to(&app.db, attempt.id, &step.id)
             .await?
-            .iter()
-            .any(|r| r.step_id == step.id);
+            .is_some();
     if already_answered {
         // A repeat, a second tab or a stale page: the first answer stands; show it.
         return Ok(Either::Left(Redirect::to(uri!(step_page(slug, number)))));

@@ -365,16 +365,38 @@ pub(super) struct StudentStatus {
 }
 
 pub(super) struct Report<'a> {
+    pub class: class::Model,
+    pub assignment: assignment::Model,
     pub module: &'a Module,
     pub results: ModuleResults,
     pub students: Vec<StudentStatus>,
 }
 
+impl Report<'_> {
+    pub fn csv(&self) -> AppResult<(ContentType, String)> {
+        let csv = self
+            .results
+            .to_csv(self.module)
+            .map_err(AppError::internal)?;
+        Ok((ContentType::CSV, csv))
+    }
+}
+
+/// The results of one of the staff member's assignments, or "not found".
 pub(super) async fn assignment_report<'a>(
     app: &'a App,
-    class: &class::Model,
-    assignment: &assignment::Model,
+    staff: &Staff,
+    class_id: i32,
+    assignment_id: i32,
 ) -> AppResult<Report<'a>> {
+    let (class, assignment) = classes::class_and_assignment(
+        &app.db,
+        &staff.user,
+        staff.is_admin(),
+        class_id,
+        assignment_id,
+    )
+    .await?;
     let module = app.curriculum.get(&assignment.module_slug).ok_or_else(|| {
         AppError::NotFound(format!(
             "The module {:?} is no longer in the curriculum.",
@@ -425,6 +447,8 @@ pub(super) async fn assignment_report<'a>(
         })
         .collect();
     Ok(Report {
+        class,
+        assignment,
         module,
         results,
         students: statuses,
@@ -438,10 +462,8 @@ async fn results_page(
     id: i32,
     assignment_id: i32,
 ) -> AppResult<Page> {
-    let (class, assignment) =
-        classes::class_and_assignment(&app.db, &staff.user, staff.is_admin(), id, assignment_id)
-            .await?;
-    let report = assignment_report(app, &class, &assignment).await?;
+    let report = assignment_report(app, &staff, id, assignment_id).await?;
+    let (class, assignment) = (&report.class, &report.assignment);
     let context = json!({
         "class": { "id": class.id, "name": class.name },
         "assignment": { "id": assignment.id, "due_on": assignment.due_on.map(|d| d.to_string()) },
@@ -464,13 +486,7 @@ async fn results_csv(
     id: i32,
     assignment_id: i32,
 ) -> AppResult<(ContentType, String)> {
-    let (class, assignment) =
-        classes::class_and_assignment(&app.db, &staff.user, staff.is_admin(), id, assignment_id)
-            .await?;
-    let report = assignment_report(app, &class, &assignment).await?;
-    let csv = report
-        .results
-        .to_csv(report.module)
-        .map_err(AppError::internal)?;
-    Ok((ContentType::CSV, csv))
+    assignment_report(app, &staff, id, assignment_id)
+        .await?
+        .csv()
 }

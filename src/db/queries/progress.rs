@@ -146,6 +146,20 @@ pub fn decode_answer(answer: &str) -> BTreeSet<String> {
     serde_json::from_str(answer).unwrap_or_default()
 }
 
+/// The saved answer to one step of an attempt, if any.
+pub async fn answer_to(
+    db: &impl ConnectionTrait,
+    attempt_id: i32,
+    step_id: &str,
+) -> AppResult<Option<response::Model>> {
+    Ok(response::Entity::find()
+        .filter(response::Column::AttemptId.eq(attempt_id))
+        .filter(response::Column::StepId.eq(step_id))
+        .filter(response::Column::Phase.eq(PHASE_MAIN))
+        .one(db)
+        .await?)
+}
+
 /// Saves the first answer to a step. Returns the stored answer, which is the earlier one when
 /// the step was already answered: a repeat never makes a second record or changes the first.
 pub async fn save_answer(
@@ -155,14 +169,7 @@ pub async fn save_answer(
     answer: &BTreeSet<String>,
     correct: bool,
 ) -> AppResult<response::Model> {
-    let find = || {
-        response::Entity::find()
-            .filter(response::Column::AttemptId.eq(attempt_id))
-            .filter(response::Column::StepId.eq(step_id))
-            .filter(response::Column::Phase.eq(PHASE_MAIN))
-            .one(db)
-    };
-    if let Some(existing) = find().await? {
+    if let Some(existing) = answer_to(db, attempt_id, step_id).await? {
         return Ok(existing);
     }
     let inserted = response::ActiveModel {
@@ -178,7 +185,7 @@ pub async fn save_answer(
     .await;
     match inserted {
         Ok(saved) => Ok(saved),
-        Err(e) if is_unique_violation(&e) => find()
+        Err(e) if is_unique_violation(&e) => answer_to(db, attempt_id, step_id)
             .await?
             .ok_or_else(|| AppError::internal("answer vanished after a conflicting insert")),
         Err(e) => Err(e.into()),

@@ -23,8 +23,12 @@ pub struct Settings {
     pub secure_cookies: bool,
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Replaces the bundled curriculum (for curriculum authors).
     #[serde(default)]
     pub curriculum_dir: Option<PathBuf>,
+    /// A school's own modules, added to the bundled ones.
+    #[serde(default)]
+    pub extra_curriculum_dirs: Vec<PathBuf>,
     #[serde(default)]
     pub help: HelpSettings,
 }
@@ -55,6 +59,16 @@ fn default_min_group_size() -> u32 {
 }
 
 impl Settings {
+    /// Every help contact text the help page shows: the school's own, then the national ones.
+    pub fn help_contact_texts(&self) -> Vec<String> {
+        let mut texts: Vec<String> = self.help.trusted_adult.iter().cloned().collect();
+        for contact in self.help.local.iter().chain(&national_help()) {
+            texts.push(contact.contact.clone());
+            texts.extend(contact.description.clone());
+        }
+        texts
+    }
+
     /// The database URL, defaulting to an SQLite file in the data directory.
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -162,6 +176,59 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 
 /// National help contacts shown on every help page after the school's own. From the project's
 /// sourced list; verify before each school year.
+pub fn national_help_in(language: crate::curriculum::Language) -> Vec<HelpContact> {
+    match language {
+        crate::curriculum::Language::En => national_help(),
+        crate::curriculum::Language::Es => national_help_es(),
+    }
+}
+
+/// The national contacts in Spanish; the numbers are the same as in English.
+fn national_help_es() -> Vec<HelpContact> {
+    let contact = |name: &str, contact: &str, description: &str| HelpContact {
+        name: name.into(),
+        contact: contact.into(),
+        description: Some(description.into()),
+    };
+    vec![
+        contact(
+            "Emergencias",
+            "Llama al 911",
+            "Si alguien está en peligro ahora mismo.",
+        ),
+        contact(
+            "Línea Nacional contra la Trata de Personas",
+            "Llama al 1-888-373-7888, envía un mensaje de texto al 233733 (TTY 711)",
+            "Gratis, privada y abierta de día y de noche, con intérpretes.",
+        ),
+        contact(
+            "CyberTipline del NCMEC",
+            "CyberTipline.org o 1-800-843-5678 (1-800-THE-LOST)",
+            "Denuncia a alguien en línea que le pide fotos a una persona joven o quiere verla en persona.",
+        ),
+        contact(
+            "Take It Down (NCMEC)",
+            "takeitdown.ncmec.org",
+            "Ayuda a quitar fotos desnudas de alguien menor de 18 años. La foto nunca sale de tu dispositivo.",
+        ),
+        contact(
+            "988 Línea de Prevención del Suicidio y Crisis",
+            "Llama o envía un mensaje de texto al 988 (marca 2 para español)",
+            "Si te sientes abrumado o en peligro.",
+        ),
+        contact(
+            "Crisis Text Line",
+            "Envía HOME al 741741 (en inglés) o AYUDA al 741741",
+            "Escríbele a una persona capacitada, a cualquier hora.",
+        ),
+        contact(
+            "FBI",
+            "tips.fbi.gov o 1-800-CALL-FBI",
+            "Denuncia amenazas o a alguien que te exige fotos o dinero.",
+        ),
+    ]
+}
+
 pub fn national_help() -> Vec<HelpContact> {
     let contact = |name: &str, contact: &str, description: &str| HelpContact {
         name: name.into(),

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod config;
 pub mod curriculum;
+pub mod i18n;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -16,7 +17,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::{Audience, Keys};
 use crate::config::Settings;
-use crate::curriculum::{Curriculum, CurriculumError};
+use crate::curriculum::{ContentRules, Curriculum, CurriculumError};
 use crate::views::Views;
 
 /// Everything a request handler may need, managed as Rocket state.
@@ -45,13 +46,51 @@ impl App {
     }
 }
 
-/// Loads the curriculum from the configured directory, or the one compiled into the binary.
+/// Loads the curriculum from the configured directory, or the one compiled into the binary,
+/// plus any extra directories of the school's own modules, and checks all of it against the
+/// configured help contacts.
 pub fn load_curriculum(settings: &Settings) -> Result<Curriculum, Vec<CurriculumError>> {
-    let modules = match &settings.curriculum_dir {
-        Some(dir) => curriculum::load_dir(dir)?,
-        None => curriculum::load_bundled()?,
-    };
-    Ok(Curriculum::new(modules))
+    let contacts = settings.help_contact_texts();
+    let rules = ContentRules::for_contacts(contacts.iter().map(String::as_str));
+    let mut errors = Vec::new();
+    let mut modules = match &settings.curriculum_dir {
+        Some(dir) => curriculum::load_dir(dir, &rules),
+        None => curriculum::load_bundled(&rules),
+    }
+    .unwrap_or_else(|mut e| {
+        errors.append(&mut e);
+        Vec::new()
+    });
+    for dir in &settings.extra_curriculum_dirs {
+        match curriculum::load_dir(dir, &rules) {
+            Ok(extra) => {
+                for module in extra {
+                    if modules
+                        .iter()
+                        .any(|m| m.slug == module.slug && m.language == module.language)
+                    {
+                        errors.push(CurriculumError {
+                            file: dir.join(&module.slug).display().to_string(),
+                            line: 0,
+                            field: "slug".into(),
+                            message: format!(
+                                "{:?} is already a module; give the school's module its own slug",
+                                module.slug
+                            ),
+                        });
+                    } else {
+                        modules.push(module);
+                    }
+                }
+            }
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Curriculum::new(modules))
+    } else {
+        Err(errors)
+    }
 }
 
 /// Reads configuration, loads and checks the curriculum, connects to the database and runs the

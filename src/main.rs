@@ -123,33 +123,67 @@ async fn migrate() -> Result<(), String> {
 }
 
 fn check_curriculum(dir: Option<PathBuf>) -> Result<(), String> {
-    let dir = match dir {
-        Some(dir) => dir,
-        None => config::load(&config::figment())?
-            .curriculum_dir
-            .unwrap_or_else(|| PathBuf::from("curriculum")),
+    let mut settings = config::load(&config::figment())?;
+    let (checked, result) = match dir {
+        Some(dir) => {
+            let contacts = settings.help_contact_texts();
+            let rules = curriculum::ContentRules::for_contacts(contacts.iter().map(String::as_str));
+            (
+                dir.display().to_string(),
+                curriculum::load_dir(&dir, &rules).map(curriculum::Curriculum::new),
+            )
+        }
+        None => {
+            let checked = match &settings.curriculum_dir {
+                Some(dir) => dir.display().to_string(),
+                None => "the bundled curriculum".to_string(),
+            };
+            let extra = std::mem::take(&mut settings.extra_curriculum_dirs);
+            let described = extra
+                .iter()
+                .map(|d| format!(" and {}", d.display()))
+                .collect::<String>();
+            settings.extra_curriculum_dirs = extra;
+            (format!("{checked}{described}"), tellwise::load_curriculum(&settings))
+        }
     };
-    match curriculum::load_dir(&dir) {
-        Ok(modules) => {
-            for module in &modules {
+    match result {
+        Ok(curriculum) => {
+            println!(
+                "{:<42} {:<5} {:>4} {:>6} {:>10} {:>7} {:>14}  version",
+                "module", "tier", "min", "steps", "questions", "checks", "reading grade"
+            );
+            for module in curriculum.modules() {
+                let languages: Vec<&str> = curriculum::Language::ALL
+                    .into_iter()
+                    .filter(|l| curriculum.get_in(&module.slug, *l).map(|m| m.language) == Some(*l))
+                    .map(|l| l.code())
+                    .collect();
                 println!(
-                    "ok  {:<40} {:<5} {:>3} min  {:>2} steps  {} questions  version {}",
+                    "{:<42} {:<5} {:>4} {:>6} {:>10} {:>7} {:>8.1} (≤{:.0})  {} [{}]",
                     module.slug,
                     module.tier.as_str(),
                     module.minutes,
                     module.steps.len(),
                     module.question_count(),
-                    module.version
+                    module.check_steps().len(),
+                    curriculum::quality::reading_grade(module),
+                    curriculum::quality::max_grade(module.tier),
+                    module.version,
+                    languages.join(" ")
                 );
             }
-            println!("{} module(s) in {} are valid", modules.len(), dir.display());
+            println!(
+                "{} module(s) in {checked} are valid, in English and Spanish",
+                curriculum.modules().len()
+            );
             Ok(())
         }
         Err(errors) => {
             for error in &errors {
                 println!("{error}");
             }
-            Err(format!("{} error(s) in {}", errors.len(), dir.display()))
+            Err(format!("{} error(s) in {checked}", errors.len()))
         }
     }
 }

@@ -9,6 +9,8 @@ use sea_orm::EntityTrait;
 use super::tokens::Audience;
 use super::{STAFF_COOKIE, STUDENT_COOKIE};
 use crate::App;
+use crate::curriculum::Language;
+use crate::i18n::ClassLanguage;
 use crate::db::entities::user::ROLE_ADMIN;
 use crate::db::entities::{class, student, user};
 use crate::error::note_error;
@@ -165,6 +167,7 @@ impl<'r> FromRequest<'r> for StudentSession {
         .await;
         match found {
             Ok(Some((student, class))) if student.security_stamp == claims.stamp => {
+                req.local_cache(|| ClassLanguage(Language::parse(&class.language)));
                 Outcome::Success(StudentSession { student, class })
             }
             Ok(_) => Outcome::Error((Status::Unauthorized, ())),

@@ -172,7 +172,24 @@ pub fn module_results(
                     })
                     .collect(),
             }),
-            StepKind::Reading(_) => {}
+            StepKind::Feed(feed) => chats.push(ChatResult {
+                step_id: step.id.clone(),
+                title: feed.title.clone(),
+                suppressed: !shown,
+                responses: shown.then_some(n),
+                messages: feed
+                    .posts
+                    .iter()
+                    .map(|p| MessageResult {
+                        id: p.id.clone(),
+                        text: format!("{}: {}", p.author, p.text),
+                        red_flag: p.red_flag,
+                        flagged: shown.then(|| count(&p.id)),
+                        percent: shown.then(|| percent(count(&p.id), n)),
+                    })
+                    .collect(),
+            }),
+            StepKind::Reading(_) | StepKind::Reply(_) | StepKind::Sort(_) => {}
         }
     }
 

@@ -1,18 +1,58 @@
 //! Pages anyone can open: the front door and the help page.
 
+use rocket::form::FromForm;
+use rocket::http::CookieJar;
 use rocket::response::Redirect;
-use rocket::{Either, Route, State, get, routes};
+use rocket::{Either, Route, State, get, post, routes};
 use serde_json::json;
 
 use crate::App;
+use crate::auth::csrf::Checked;
 use crate::auth::{Staff, StudentSession};
-use crate::config::national_help;
+use crate::config::national_help_in;
+use crate::csrf_form;
+use crate::curriculum::Language;
+use crate::i18n::{Lang, remember_language};
 use crate::db::queries::staff;
 use crate::error::{AppError, AppResult};
 use crate::views::{Page, Viewer};
 
 pub fn routes() -> Vec<Route> {
-    routes![home, help, live, ready]
+    routes![home, help, choose_language, live, ready]
+}
+
+#[derive(FromForm)]
+struct LanguageForm {
+    csrf_token: String,
+    lang: String,
+    #[field(default = String::from("/"))]
+    back: String,
+}
+
+csrf_form!(LanguageForm);
+
+/// Switches the student-facing language on this device and returns to the page it came from.
+#[post("/language", data = "<form>")]
+fn choose_language(
+    app: &State<App>,
+    cookies: &CookieJar<'_>,
+    form: Checked<LanguageForm>,
+) -> AppResult<Redirect> {
+    let form = form.0;
+    let language = Language::parse(&form.lang).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "{:?} is not a language Tellwise speaks: use en or es.",
+            form.lang
+        ))
+    })?;
+    remember_language(cookies, language, app.settings.secure_cookies);
+    // Only a path on this site: never send the browser elsewhere.
+    let back = if form.back.starts_with('/') && !form.back.starts_with("//") && !form.back.contains('\\') {
+        form.back
+    } else {
+        "/".to_string()
+    };
+    Ok(Redirect::to(back))
 }
 
 #[get("/")]
@@ -30,22 +70,28 @@ async fn home(
     let needs_setup = !staff::admin_exists(&app.db).await?;
     Ok(Either::Right(Page::new(
         "home",
-        "Welcome",
+        "Tellwise",
         json!({ "needs_setup": needs_setup }),
     )))
 }
 
 /// Help contacts: the school's trusted adult and local resources first, then national ones.
 #[get("/help")]
-fn help(app: &State<App>, staff: Option<Staff>, student: Option<StudentSession>) -> Page {
+fn help(
+    app: &State<App>,
+    staff: Option<Staff>,
+    student: Option<StudentSession>,
+    lang: Lang,
+) -> Page {
     let settings = &app.settings.help;
+    let lang = if staff.is_some() { Language::En } else { lang.0 };
     let page = Page::new(
         "help",
-        "Get help",
+        crate::i18n::t(lang, "help.title"),
         json!({
             "trusted_adult": settings.trusted_adult,
             "local": settings.local,
-            "national": national_help(),
+            "national": national_help_in(lang),
         }),
     );
     match (staff, student) {

@@ -280,6 +280,7 @@ fn step_context(
     let picked = |id: &str| saved.is_some_and(|s| s.contains(id));
     let mut body = json!({ "reading": null, "chat": null, "question": null });
     let (key, value) = match &step.kind {
+        StepKind::Feed(_) | StepKind::Reply(_) | StepKind::Sort(_) => ("reading", json!({})),
         StepKind::Reading(reading) => (
             "reading",
             json!({ "title": reading.title, "body_html": reading.body_html }),
@@ -386,6 +387,7 @@ async fn answer_step(
         StepKind::Reading(_) => None,
         StepKind::Chat(chat) => Some(check_chat(chat, &form.0.choice)),
         StepKind::Question(question) => Some(check_question(question, &form.0.choice)),
+        _ => None,
     };
     match checked {
         Some(Err(message)) => {

@@ -14,6 +14,8 @@ use std::io::Cursor;
 use crate::App;
 use crate::auth::Staff;
 use crate::auth::csrf::token_for;
+use crate::curriculum::Language;
+use crate::i18n::language_of;
 
 #[derive(Embed)]
 #[folder = "templates/"]
@@ -30,6 +32,7 @@ impl Views {
     pub fn load() -> Result<Self, String> {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
+        registry.register_helper("t", Box::new(crate::i18n::t_helper));
         for path in Templates::iter() {
             let Some(file) = Templates::get(&path) else {
                 continue;
@@ -130,10 +133,18 @@ impl<'r> Responder<'r, 'static> for Page {
             return Err(Status::InternalServerError);
         };
         let csrf = token_for(req.cookies(), app.settings.secure_cookies);
+        // Staff pages are written in English; everything a student sees follows their language.
+        let lang = if self.viewer.staff {
+            Language::En
+        } else {
+            language_of(req)
+        };
         let context = json!({
             "title": self.title,
             "csrf": csrf,
             "viewer": self.viewer,
+            "lang": lang.code(),
+            "path": req.uri().to_string(),
             "page": self.context,
         });
         let html = views.render(self.template, &context).map_err(|e| {

@@ -4,10 +4,10 @@
 pub mod auth;
 pub mod config;
 pub mod curriculum;
-pub mod i18n;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod i18n;
 pub mod routes;
 pub mod views;
 

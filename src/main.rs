@@ -144,7 +144,10 @@ fn check_curriculum(dir: Option<PathBuf>) -> Result<(), String> {
                 .map(|d| format!(" and {}", d.display()))
                 .collect::<String>();
             settings.extra_curriculum_dirs = extra;
-            (format!("{checked}{described}"), tellwise::load_curriculum(&settings))
+            (
+                format!("{checked}{described}"),
+                tellwise::load_curriculum(&settings),
+            )
         }
     };
     match result {

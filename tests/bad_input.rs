@@ -157,7 +157,26 @@ async fn student_answers_that_make_no_sense_are_refused_and_nothing_is_saved() {
     // Before starting, steps cannot be answered.
     let response = student.post_form(&format!("{base}/steps/1"), &[]).await;
     assert_eq!(response.status(), Status::Conflict);
-    student.post_form(&format!("{base}/start"), &[]).await;
+    let started = student.post_form(&format!("{base}/start"), &[]).await;
+    let location = started
+        .headers()
+        .get_one("Location")
+        .expect("redirect")
+        .to_string();
+    // The lesson cannot be skipped into before the knowledge checks are answered.
+    let response = student.post_form(&format!("{base}/steps/1"), &[]).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    assert_eq!(
+        response.headers().get_one("Location"),
+        Some(location.as_str())
+    );
+    student
+        .answer_checks_before(
+            "safe-and-unsafe-secrets",
+            location,
+            common::Answers::AllWrong,
+        )
+        .await;
 
     let module = student
         .app()
@@ -172,8 +191,13 @@ async fn student_answers_that_make_no_sense_are_refused_and_nothing_is_saved() {
         .expect("a question")
         + 1;
     for number in 1..question_number {
+        let fields = common::answer_fields(&module.steps[number - 1], common::Answers::AllRight);
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let response = student
-            .post_form(&format!("{base}/steps/{number}"), &[])
+            .post_form(&format!("{base}/steps/{number}"), &fields)
             .await;
         assert_eq!(response.status(), Status::SeeOther, "step {number}");
     }
@@ -210,7 +234,12 @@ async fn student_answers_that_make_no_sense_are_refused_and_nothing_is_saved() {
         .iter()
         .filter(|s| !matches!(s.kind, tellwise::curriculum::StepKind::Reading(_)))
         .count() as u64;
-    assert_eq!(saved, answerable_before, "refused answers were not saved");
+    let checks_before = module.check_steps().len() as u64;
+    assert_eq!(
+        saved,
+        checks_before + answerable_before,
+        "refused answers were not saved"
+    );
 }
 
 #[rocket::async_test]

@@ -212,6 +212,18 @@ async fn student_resumes_where_they_stopped_and_repeats_change_nothing() {
         .await;
     assert_eq!(
         common::location(&start),
+        "/student/modules/safe-and-unsafe-secrets/before/1",
+        "the knowledge checks come first"
+    );
+    let first_step = student
+        .answer_checks_before(
+            "safe-and-unsafe-secrets",
+            common::location(&start),
+            common::Answers::AllRight,
+        )
+        .await;
+    assert_eq!(
+        first_step,
         "/student/modules/safe-and-unsafe-secrets/steps/1"
     );
 
@@ -225,10 +237,15 @@ async fn student_resumes_where_they_stopped_and_repeats_change_nothing() {
     assert_eq!(status, Status::Conflict);
 
     for number in 1..=question_index {
+        let fields = common::answer_fields(&module.steps[number - 1], common::Answers::AllRight);
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let response = student
             .post_form(
                 &format!("/student/modules/safe-and-unsafe-secrets/steps/{number}"),
-                &[],
+                &fields,
             )
             .await;
         assert_eq!(response.status(), Status::SeeOther);
@@ -274,7 +291,7 @@ async fn student_resumes_where_they_stopped_and_repeats_change_nothing() {
         .expect("query");
     let for_step: Vec<_> = responses
         .iter()
-        .filter(|r| r.step_id == module.steps[question_index].id)
+        .filter(|r| r.step_id == module.steps[question_index].id && r.phase == "main")
         .collect();
     assert_eq!(for_step.len(), 1, "one record however often it is sent");
     assert!(!for_step[0].correct, "the first answer counts");

@@ -10,10 +10,10 @@ use super::tokens::Audience;
 use super::{STAFF_COOKIE, STUDENT_COOKIE};
 use crate::App;
 use crate::curriculum::Language;
-use crate::i18n::ClassLanguage;
 use crate::db::entities::user::ROLE_ADMIN;
 use crate::db::entities::{class, student, user};
 use crate::error::note_error;
+use crate::i18n::ClassLanguage;
 
 /// A signed-in staff member (teacher or administrator) using the web pages.
 #[derive(Debug, Clone)]

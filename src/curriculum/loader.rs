@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::model::*;
-use super::{quality, translation};
 use super::render::{markdown_to_plain_text, markdown_to_safe_html};
+use super::{quality, translation};
 
 pub const MODULE_FILE: &str = "module.toml";
 pub const SPANISH_FILE: &str = "module.es.toml";
@@ -50,7 +50,7 @@ impl fmt::Display for CurriculumError {
 pub struct ContentRules {
     /// Phone numbers and short codes (bare digits) that the help page shows.
     pub allowed_numbers: BTreeSet<String>,
-    pub avoid: Vec<quality::AvoidPhrase>,
+    pub avoid: Vec<quality::AvoidRule>,
 }
 
 impl ContentRules {
@@ -62,7 +62,7 @@ impl ContentRules {
         }
         Self {
             allowed_numbers,
-            avoid: quality::avoid_phrases(),
+            avoid: quality::avoid_rules(),
         }
     }
 }
@@ -807,7 +807,13 @@ fn parse_step(check: &mut Checker, id: &str, step: &RawStep) -> Option<StepKind>
             }))
         }
         "reply" => {
-            reject_unused(check, step, id, kind, &["title", "intro", "contact", "nodes"]);
+            reject_unused(
+                check,
+                step,
+                id,
+                kind,
+                &["title", "intro", "contact", "nodes"],
+            );
             let title = student(check, &step.title, "title");
             let intro = check.required(&step.intro, &step.id, &field("intro"), kind);
             let contact = student(check, &step.contact, "contact");
@@ -820,7 +826,13 @@ fn parse_step(check: &mut Checker, id: &str, step: &RawStep) -> Option<StepKind>
             }))
         }
         "sort" => {
-            reject_unused(check, step, id, kind, &["title", "intro", "buckets", "items"]);
+            reject_unused(
+                check,
+                step,
+                id,
+                kind,
+                &["title", "intro", "buckets", "items"],
+            );
             let title = student(check, &step.title, "title");
             let intro = check.required(&step.intro, &step.id, &field("intro"), kind);
             let (buckets, items) = parse_sort(check, id, step);
@@ -873,7 +885,11 @@ fn check_alt_text(check: &mut Checker, at: &Spanned<String>, field: &str, markdo
             Event::End(TagEnd::Image) => {
                 in_image = false;
                 if alt.trim().is_empty() {
-                    check.error(at, field, "every picture needs alt text: ![what it shows](...)");
+                    check.error(
+                        at,
+                        field,
+                        "every picture needs alt text: ![what it shows](...)",
+                    );
                 }
             }
             _ => {}
@@ -903,7 +919,10 @@ fn parse_posts(check: &mut Checker, id: &str, step: &RawStep) -> Vec<FeedPost> {
             check.error(
                 &p.post_type,
                 field("type"),
-                format!("{post_type:?} is not a post type: use {}", POST_TYPES.join(", ")),
+                format!(
+                    "{post_type:?} is not a post type: use {}",
+                    POST_TYPES.join(", ")
+                ),
             );
         }
         posts.push(FeedPost {
@@ -946,7 +965,11 @@ fn parse_nodes(check: &mut Checker, id: &str, step: &RawStep) -> Vec<ReplyNode> 
         let nid = check.id(&n.id, &format!("steps.{id}.nodes.id"));
         let field = |name: &str| format!("steps.{id}.nodes.{nid}.{name}");
         if nodes.iter().any(|other| other.id == nid) {
-            check.error(&n.id, field("id"), "is used by another node in this conversation");
+            check.error(
+                &n.id,
+                field("id"),
+                "is used by another node in this conversation",
+            );
         }
         let say = n
             .say
@@ -1032,10 +1055,16 @@ fn parse_nodes(check: &mut Checker, id: &str, step: &RawStep) -> Vec<ReplyNode> 
         }
     }
     let field = format!("steps.{id}.nodes");
-    if !nodes.iter().any(|n| n.ending.as_ref().is_some_and(|e| e.safe)) {
+    if !nodes
+        .iter()
+        .any(|n| n.ending.as_ref().is_some_and(|e| e.safe))
+    {
         check.error(raw, &field, "include at least one safe ending");
     }
-    if !nodes.iter().any(|n| n.ending.as_ref().is_some_and(|e| !e.safe)) {
+    if !nodes
+        .iter()
+        .any(|n| n.ending.as_ref().is_some_and(|e| !e.safe))
+    {
         check.error(raw, &field, "include at least one risky ending");
     }
     // Depth of every node from the start; nodes that nothing leads to are never seen.
@@ -1108,7 +1137,11 @@ fn parse_sort(check: &mut Checker, id: &str, step: &RawStep) -> (Vec<Bucket>, Ve
                 let iid = check.id(&item.id, &format!("steps.{id}.items.id"));
                 let field = |name: &str| format!("steps.{id}.items.{iid}.{name}");
                 if items.iter().any(|other| other.id == iid) {
-                    check.error(&item.id, field("id"), "is used by another item in this sort");
+                    check.error(
+                        &item.id,
+                        field("id"),
+                        "is used by another item in this sort",
+                    );
                 }
                 let bucket = item.bucket.get_ref().trim().to_string();
                 if !buckets.iter().any(|b| b.id == bucket) {
@@ -1126,7 +1159,11 @@ fn parse_sort(check: &mut Checker, id: &str, step: &RawStep) -> (Vec<Bucket>, Ve
                 });
             }
             if items.len() < 3 {
-                check.error(raw, format!("steps.{id}.items"), "a sort needs at least three items");
+                check.error(
+                    raw,
+                    format!("steps.{id}.items"),
+                    "a sort needs at least three items",
+                );
             }
             for bucket in &buckets {
                 if !items.iter().any(|i| i.bucket == bucket.id) {

@@ -49,6 +49,26 @@ pub struct AvoidPhrase {
     pub instead: String,
 }
 
+/// A phrase to avoid with its whole-word pattern, compiled once for every module.
+#[derive(Debug, Clone)]
+pub struct AvoidRule {
+    pub phrase: AvoidPhrase,
+    pattern: Regex,
+}
+
+/// The avoid list as rules; a phrase that cannot be a pattern is matched literally.
+pub fn avoid_rules() -> Vec<AvoidRule> {
+    avoid_phrases()
+        .into_iter()
+        .filter_map(|phrase| {
+            let pattern = format!(r"\b{}\b", regex::escape(&normalise(&phrase.text)));
+            Regex::new(&pattern)
+                .ok()
+                .map(|pattern| AvoidRule { phrase, pattern })
+        })
+        .collect()
+}
+
 #[derive(Deserialize)]
 struct AvoidList {
     phrase: Vec<AvoidPhrase>,
@@ -85,7 +105,11 @@ static SHORT_CODE: LazyLock<Regex> = LazyLock::new(|| {
 pub fn phone_numbers(text: &str) -> BTreeSet<String> {
     let mut numbers = BTreeSet::new();
     for found in PHONE.find_iter(text) {
-        let digits: String = found.as_str().chars().filter(char::is_ascii_digit).collect();
+        let digits: String = found
+            .as_str()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
         let digits = match digits.strip_prefix('1') {
             Some(rest) if digits.len() == 11 => rest.to_string(),
             _ => digits,
@@ -105,7 +129,7 @@ pub fn check_module(
     source: &str,
     file: &str,
     allowed_numbers: &BTreeSet<String>,
-    avoid: &[AvoidPhrase],
+    avoid: &[AvoidRule],
 ) -> Vec<CurriculumError> {
     let mut errors = Vec::new();
     let error = |line: usize, field: &str, message: String| CurriculumError {
@@ -166,12 +190,9 @@ pub fn check_module(
         .chain(&module.other_text)
         .collect();
     let normalised_source = normalise(source);
-    for phrase in avoid {
-        let pattern = format!(r"\b{}\b", regex::escape(&normalise(&phrase.text)));
-        let Ok(pattern) = Regex::new(&pattern) else {
-            continue;
-        };
-        if texts.iter().any(|t| pattern.is_match(&normalise(t))) {
+    let normalised: Vec<String> = texts.iter().map(|t| normalise(t)).collect();
+    for AvoidRule { phrase, pattern } in avoid {
+        if normalised.iter().any(|t| pattern.is_match(t)) {
             let line = pattern
                 .find(&normalised_source)
                 .map_or(1, |m| line_at(&normalised_source, m.start()));
@@ -203,7 +224,9 @@ pub fn check_module(
 }
 
 fn line_of(source: &str, needle: &str) -> usize {
-    source.find(needle).map_or(1, |offset| line_at(source, offset))
+    source
+        .find(needle)
+        .map_or(1, |offset| line_at(source, offset))
 }
 
 fn line_at(source: &str, offset: usize) -> usize {

@@ -61,7 +61,8 @@ mod tests {
 
     #[test]
     fn plain_text_ends_a_sentence_after_each_block() {
-        let text = markdown_to_plain_text("# Hello\n\nA **trusted** adult:\n\n- listens\n- helps you!\n");
+        let text =
+            markdown_to_plain_text("# Hello\n\nA **trusted** adult:\n\n- listens\n- helps you!\n");
         assert_eq!(text, "Hello. A trusted adult: listens. helps you!");
     }
 }

@@ -65,7 +65,10 @@ fn shape(module: &Module) -> Vec<(String, String)> {
             StepKind::Question(q) => {
                 push("check", q.check.to_string());
                 for o in &q.options {
-                    push(&format!("options.{}", o.id), format!("correct={}", o.correct));
+                    push(
+                        &format!("options.{}", o.id),
+                        format!("correct={}", o.correct),
+                    );
                 }
             }
         }
@@ -128,7 +131,10 @@ pub fn compare(
     };
     let mismatched = !found.is_empty() && order(&expected) != order(&found);
     if mismatched {
-        report("steps", "are in a different order than in English".to_string());
+        report(
+            "steps",
+            "are in a different order than in English".to_string(),
+        );
     }
     errors
 }

@@ -316,7 +316,12 @@ slug = "m"
 title = "M"
 tier = "3-5"
 summary = "S"
-minutes = 10
+minutes = 15
+[teacher]
+prepare = "P"
+[family]
+learned = "L"
+talk = "T"
 [[sources]]
 title = "T"
 publisher = "P"
@@ -342,7 +347,38 @@ reason = "secrecy"
 [[steps]]
 id = "q1"
 kind = "true_false"
+check = true
 prompt = "Secrets from parents are fine?"
+[[steps.options]]
+id = "true"
+text = "True"
+correct = false
+feedback = "No"
+[[steps.options]]
+id = "false"
+text = "False"
+correct = true
+feedback = "Yes"
+[[steps]]
+id = "q2"
+kind = "true_false"
+check = true
+prompt = "You can tell?"
+[[steps.options]]
+id = "true"
+text = "True"
+correct = true
+feedback = "Yes"
+[[steps.options]]
+id = "false"
+text = "False"
+correct = false
+feedback = "No"
+[[steps]]
+id = "q3"
+kind = "true_false"
+check = true
+prompt = "It is your fault?"
 [[steps.options]]
 id = "true"
 text = "True"

@@ -173,7 +173,10 @@ mod tests {
             }
         }
         for key in spanish.keys() {
-            assert!(english.contains_key(key), "es.toml has an extra key {key:?}");
+            assert!(
+                english.contains_key(key),
+                "es.toml has an extra key {key:?}"
+            );
         }
     }
 

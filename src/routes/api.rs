@@ -134,6 +134,9 @@ struct NewClass {
     name: String,
     /// K-2, 3-5, 6-8 or 9-12
     tier: String,
+    /// The students' default language: en (the default) or es
+    #[serde(default)]
+    language: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -155,6 +158,8 @@ struct ClassJson {
     id: i32,
     name: String,
     tier: String,
+    /// The students' default language: en or es
+    language: String,
     join_code: String,
 }
 
@@ -164,6 +169,7 @@ impl From<&class::Model> for ClassJson {
             id: c.id,
             name: c.name.clone(),
             tier: c.tier.clone(),
+            language: c.language.clone(),
             join_code: c.join_code.clone(),
         }
     }
@@ -285,7 +291,9 @@ async fn create_class(
     caller: ApiStaff,
     body: ApiJson<NewClass>,
 ) -> AppResult<(Status, Json<Value>)> {
-    let class = new_class(app, &caller.0, &body.0.name, &body.0.tier).await?;
+    let body = body.0;
+    let language = body.language.as_deref().unwrap_or("en");
+    let class = new_class(app, &caller.0, &body.name, &body.tier, language).await?;
     Ok((Status::Created, data(ClassJson::from(&class))))
 }
 

@@ -12,9 +12,9 @@ use crate::auth::{Staff, StudentSession};
 use crate::config::national_help_in;
 use crate::csrf_form;
 use crate::curriculum::Language;
-use crate::i18n::{Lang, remember_language};
 use crate::db::queries::staff;
 use crate::error::{AppError, AppResult};
+use crate::i18n::{Lang, remember_language};
 use crate::views::{Page, Viewer};
 
 pub fn routes() -> Vec<Route> {
@@ -47,7 +47,10 @@ fn choose_language(
     })?;
     remember_language(cookies, language, app.settings.secure_cookies);
     // Only a path on this site: never send the browser elsewhere.
-    let back = if form.back.starts_with('/') && !form.back.starts_with("//") && !form.back.contains('\\') {
+    let back = if form.back.starts_with('/')
+        && !form.back.starts_with("//")
+        && !form.back.contains('\\')
+    {
         form.back
     } else {
         "/".to_string()
@@ -84,7 +87,11 @@ fn help(
     lang: Lang,
 ) -> Page {
     let settings = &app.settings.help;
-    let lang = if staff.is_some() { Language::En } else { lang.0 };
+    let lang = if staff.is_some() {
+        Language::En
+    } else {
+        lang.0
+    };
     let page = Page::new(
         "help",
         crate::i18n::t(lang, "help.title"),

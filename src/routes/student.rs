@@ -2,7 +2,7 @@
 //! through the steps one at a time. Every answer is saved when given, and the first answer to a
 //! step is the one that counts.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
@@ -14,13 +14,17 @@ use crate::App;
 use crate::auth::csrf::Checked;
 use crate::auth::{Audience, STUDENT_COOKIE, StudentSession, session_cookie};
 use crate::csrf_form;
-use crate::curriculum::{Module, StepKind};
+use crate::curriculum::{Language, Module, StepKind};
 use crate::db::entities::{assignment, attempt};
 use crate::db::queries::{classes, progress};
 use crate::domain::codes::{JoinCode, secret_matches};
 use crate::domain::percent;
-use crate::domain::scoring::{check_chat, check_question};
+use crate::domain::scoring::{
+    check_chat, check_feed, check_question, check_reply, check_sort, parse_reply_path,
+    sort_placements, stored_reply_path,
+};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
 use crate::views::{Page, Viewer};
 
 pub fn routes() -> Vec<Route> {
@@ -31,9 +35,12 @@ pub fn routes() -> Vec<Route> {
         home,
         module_page,
         start,
+        before_page,
+        answer_before,
         step_page,
         answer_step,
-        done_page
+        done_page,
+        family_page
     ]
 }
 
@@ -53,16 +60,23 @@ struct CsrfOnly {
 #[derive(FromForm)]
 struct AnswerForm {
     csrf_token: String,
+    /// Chosen options, or flagged messages and posts.
     #[field(default = Vec::new())]
     choice: Vec<String>,
+    /// A sort: `sort[item]=box`.
+    #[field(default = HashMap::new())]
+    sort: HashMap<String, String>,
+    /// A reply conversation: the replies chosen, `0.1.0`.
+    #[field(default = String::new())]
+    path: String,
 }
 
 csrf_form!(StudentLoginForm, CsrfOnly, AnswerForm);
 
-fn login_form(code: &str, name: &str, error: Option<&str>) -> Page {
+fn login_form(lang: Lang, code: &str, name: &str, error: Option<&str>) -> Page {
     Page::new(
         "student/login",
-        "Student sign in",
+        lang.t("login.title"),
         json!({ "code": code, "name": name, "error": error }),
     )
 }
@@ -77,10 +91,10 @@ fn page_for(
 }
 
 #[get("/student/login")]
-fn login_page(session: Option<StudentSession>) -> Either<Redirect, Page> {
+fn login_page(session: Option<StudentSession>, lang: Lang) -> Either<Redirect, Page> {
     match session {
         Some(_) => Either::Left(Redirect::to(uri!(home))),
-        None => Either::Right(login_form("", "", None)),
+        None => Either::Right(login_form(lang, "", "", None)),
     }
 }
 
@@ -88,26 +102,25 @@ fn login_page(session: Option<StudentSession>) -> Either<Redirect, Page> {
 async fn login(
     app: &State<App>,
     cookies: &CookieJar<'_>,
+    lang: Lang,
     form: Checked<StudentLoginForm>,
 ) -> AppResult<Either<Redirect, Page>> {
     let form = form.0;
     let fail = |message: &str| {
         Ok(Either::Right(
-            login_form(&form.code, &form.name, Some(message)).with_status(Status::Unauthorized),
+            login_form(lang, &form.code, &form.name, Some(message))
+                .with_status(Status::Unauthorized),
         ))
     };
     let code = match JoinCode::parse(&form.code) {
         Ok(code) => code,
-        Err(message) => return fail(&message),
+        Err(_) => return fail(&lang.t("login.code_format")),
     };
     if !app.limits.allow_student(code.as_str(), &form.name) {
-        return Err(AppError::TooManyRequests(
-            "Too many tries to sign in. Wait a minute, then try again with the words on your card."
-                .into(),
-        ));
+        return Err(AppError::TooManyRequests(lang.t("login.too_many")));
     }
     // One message for every mismatch, so that guessing cannot confirm a class code or a name.
-    let mismatch = "That class code, name and secret words do not match. Check your card, or ask your teacher.";
+    let mismatch = &lang.t("login.mismatch");
     let Some(class) = classes::by_join_code(&app.db, &code).await? else {
         return fail(mismatch);
     };
@@ -153,13 +166,13 @@ async fn logout(
 }
 
 #[get("/student")]
-async fn home(app: &State<App>, session: StudentSession) -> AppResult<Page> {
+async fn home(app: &State<App>, session: StudentSession, lang: Lang) -> AppResult<Page> {
     let assignments = classes::active_assignments(&app.db, session.class.id).await?;
     let attempts = progress::attempts_of_student(&app.db, session.student.id).await?;
     let lessons: Vec<Value> = assignments
         .iter()
         .filter_map(|a| {
-            let module = app.curriculum.get(&a.module_slug)?;
+            let module = app.curriculum.get_in(&a.module_slug, lang.0)?;
             let attempt = attempts.iter().find(|t| t.assignment_id == a.id);
             let steps_done = attempt.map_or(0, |t| t.steps_done);
             Some(json!({
@@ -177,18 +190,23 @@ async fn home(app: &State<App>, session: StudentSession) -> AppResult<Page> {
     Ok(page_for(
         &session,
         "student/home",
-        "My lessons",
+        lang.t("lessons.title"),
         json!({ "lessons": lessons }),
     ))
 }
 
-/// The assigned module with this slug, or "not found" when it is not assigned to the class.
+/// The assigned module with this slug in the student's language, or "not found" when it is not
+/// assigned to the class.
 async fn assigned<'a>(
     app: &'a App,
     session: &StudentSession,
+    lang: Lang,
     slug: &str,
 ) -> AppResult<(&'a Module, assignment::Model)> {
-    let module = app.curriculum.get(slug).ok_or_else(AppError::not_found)?;
+    let module = app
+        .curriculum
+        .get_in(slug, lang.0)
+        .ok_or_else(AppError::not_found)?;
     let assignment = classes::active_assignment_for_module(&app.db, session.class.id, slug)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -196,8 +214,13 @@ async fn assigned<'a>(
 }
 
 #[get("/student/modules/<slug>")]
-async fn module_page(app: &State<App>, session: StudentSession, slug: &str) -> AppResult<Page> {
-    let (module, assignment) = assigned(app, &session, slug).await?;
+async fn module_page(
+    app: &State<App>,
+    session: StudentSession,
+    lang: Lang,
+    slug: &str,
+) -> AppResult<Page> {
+    let (module, assignment) = assigned(app, &session, lang, slug).await?;
     let attempt = progress::find_attempt(&app.db, session.student.id, assignment.id).await?;
     let context = json!({
         "slug": module.slug,
@@ -217,70 +240,219 @@ async fn module_page(app: &State<App>, session: StudentSession, slug: &str) -> A
     ))
 }
 
-/// Starts (or resumes) the module and goes to the first step not yet done.
+/// The knowledge check still to answer before the lesson, while the lesson has not begun: the
+/// checks come first, so that the "before" answers really are before it.
+async fn unanswered_check(
+    app: &App,
+    module: &Module,
+    attempt: &attempt::Model,
+) -> AppResult<Option<String>> {
+    if attempt.steps_done > 0 || attempt.finished_at.is_some() {
+        return Ok(None);
+    }
+    let answered = progress::answered_before(&app.db, attempt.id).await?;
+    Ok(module
+        .check_steps()
+        .iter()
+        .position(|&i| !answered.contains(&module.steps[i].id))
+        .map(|n| uri!(before_page(&module.slug, n + 1)).to_string()))
+}
+
+/// Where a student continues: the first knowledge check not yet answered before the lesson,
+/// else the first step not yet done, else the end.
+async fn next_place(app: &App, module: &Module, attempt: &attempt::Model) -> AppResult<String> {
+    if attempt.finished_at.is_some() {
+        return Ok(uri!(done_page(&module.slug)).to_string());
+    }
+    if let Some(check) = unanswered_check(app, module, attempt).await? {
+        return Ok(check);
+    }
+    let next = (attempt.steps_done as usize + 1).min(module.steps.len());
+    Ok(uri!(step_page(&module.slug, next, _)).to_string())
+}
+
+/// Starts (or resumes) the module and goes to the first place not yet done.
 #[post("/student/modules/<slug>/start", data = "<form>")]
 async fn start(
     app: &State<App>,
     session: StudentSession,
+    lang: Lang,
     slug: &str,
     form: Checked<CsrfOnly>,
 ) -> AppResult<Redirect> {
     let _ = form;
-    let (module, assignment) = assigned(app, &session, slug).await?;
+    let (module, assignment) = assigned(app, &session, lang, slug).await?;
     let attempt = progress::start_attempt(
         &app.db,
         session.student.id,
         assignment.id,
         module,
-        &session.class.language,
+        lang.0.code(),
     )
     .await?;
-    if attempt.finished_at.is_some() {
-        return Ok(Redirect::to(uri!(done_page(slug))));
-    }
-    let next = (attempt.steps_done as usize + 1).min(module.steps.len());
-    Ok(Redirect::to(uri!(step_page(slug, next))))
+    Ok(Redirect::to(next_place(app, module, &attempt).await?))
 }
 
 async fn attempt_for(
     app: &App,
     session: &StudentSession,
+    lang: Lang,
     assignment: &assignment::Model,
 ) -> AppResult<attempt::Model> {
     progress::find_attempt(&app.db, session.student.id, assignment.id)
         .await?
-        .ok_or_else(|| AppError::Conflict("Start the lesson from its first page.".into()))
+        .ok_or_else(|| AppError::Conflict(lang.t("problem.start_first")))
+}
+
+/// The knowledge check numbered `number` (from 1) of a module that is still before its first
+/// step; `None` redirects to where the student should be.
+fn check_question_at(module: &Module, number: usize) -> AppResult<usize> {
+    let checks = module.check_steps();
+    if number == 0 || number > checks.len() {
+        return Err(AppError::not_found());
+    }
+    Ok(checks[number - 1])
+}
+
+/// A knowledge check before the lesson: the student's best guess, without feedback.
+#[get("/student/modules/<slug>/before/<number>")]
+async fn before_page(
+    app: &State<App>,
+    session: StudentSession,
+    lang: Lang,
+    slug: &str,
+    number: usize,
+) -> AppResult<Either<Redirect, Page>> {
+    let (module, assignment) = assigned(app, &session, lang, slug).await?;
+    let attempt = attempt_for(app, &session, lang, &assignment).await?;
+    let index = check_question_at(module, number)?;
+    let step = &module.steps[index];
+    let answered = progress::answered_before(&app.db, attempt.id).await?;
+    if attempt.steps_done > 0 || answered.contains(&step.id) {
+        return Ok(Either::Left(Redirect::to(
+            next_place(app, module, &attempt).await?,
+        )));
+    }
+    Ok(Either::Right(before_view(
+        &session, lang, module, number, None,
+    )))
+}
+
+fn before_view(
+    session: &StudentSession,
+    lang: Lang,
+    module: &Module,
+    number: usize,
+    error: Option<&str>,
+) -> Page {
+    let checks = module.check_steps();
+    let StepKind::Question(question) = &module.steps[checks[number - 1]].kind else {
+        unreachable!("check_steps returns questions only");
+    };
+    let context = json!({
+        "slug": module.slug,
+        "module_title": module.title,
+        "number": number,
+        "total": checks.len(),
+        "percent": percent(number - 1, checks.len()),
+        "error": error,
+        "question": {
+            "prompt": question.prompt,
+            "many": question.kind.allows_many(),
+            "options": question.options.iter().map(|o| json!({ "id": o.id, "text": o.text })).collect::<Vec<_>>(),
+        },
+    });
+    page_for(
+        session,
+        "student/before",
+        format!("{} – {}", module.title, lang.t("before.title")),
+        context,
+    )
+}
+
+#[post("/student/modules/<slug>/before/<number>", data = "<form>")]
+async fn answer_before(
+    app: &State<App>,
+    session: StudentSession,
+    lang: Lang,
+    slug: &str,
+    number: usize,
+    form: Checked<AnswerForm>,
+) -> AppResult<Either<Redirect, Page>> {
+    let (module, assignment) = assigned(app, &session, lang, slug).await?;
+    let attempt = attempt_for(app, &session, lang, &assignment).await?;
+    let index = check_question_at(module, number)?;
+    if attempt.steps_done > 0 {
+        // The lesson has begun: a guess now would not be a "before" answer.
+        return Err(AppError::Conflict(lang.t("before.closed")));
+    }
+    let step = &module.steps[index];
+    let StepKind::Question(question) = &step.kind else {
+        return Err(AppError::not_found());
+    };
+    match check_question(question, &form.0.choice) {
+        Err(key) => Ok(Either::Right(
+            before_view(&session, lang, module, number, Some(&lang.t(key)))
+                .with_status(Status::UnprocessableEntity),
+        )),
+        Ok((answer, correct)) => {
+            progress::save_answer_in_phase(
+                &app.db,
+                attempt.id,
+                &step.id,
+                progress::PHASE_PRE,
+                &answer,
+                correct,
+            )
+            .await?;
+            Ok(Either::Left(Redirect::to(
+                next_place(app, module, &attempt).await?,
+            )))
+        }
+    }
 }
 
 /// Steps are numbered from 1; a student can revisit any step done and open the next one.
-fn check_step_number(module: &Module, attempt: &attempt::Model, number: usize) -> AppResult<()> {
+fn check_step_number(
+    lang: Lang,
+    module: &Module,
+    attempt: &attempt::Model,
+    number: usize,
+) -> AppResult<()> {
     if number == 0 || number > module.steps.len() {
-        return Err(AppError::NotFound(format!(
-            "This lesson has steps 1 to {}.",
-            module.steps.len()
-        )));
+        return Err(AppError::NotFound(
+            lang.t_with("problem.steps_range", &[&module.steps.len().to_string()]),
+        ));
     }
     if number > attempt.steps_done as usize + 1 {
-        return Err(AppError::Conflict(
-            "Finish the steps before this one first.".into(),
-        ));
+        return Err(AppError::Conflict(lang.t("problem.finish_earlier")));
     }
     Ok(())
 }
 
+/// What a step shows: the saved answer with feedback once answered, else the form. `path` is
+/// how far a reply conversation has gone before it is saved.
 fn step_context(
+    lang: Lang,
     module: &Module,
     number: usize,
     saved: Option<&BTreeSet<String>>,
-    correct: Option<bool>,
+    path: Option<&str>,
     error: Option<&str>,
 ) -> Value {
     let step = &module.steps[number - 1];
     let answered = saved.is_some();
     let picked = |id: &str| saved.is_some_and(|s| s.contains(id));
-    let mut body = json!({ "reading": null, "chat": null, "question": null });
+    let mut body = json!({
+        "reading": null, "chat": null, "feed": null, "reply": null, "sort": null, "question": null
+    });
+    let step_href = |path: &str| {
+        format!(
+            "/student/modules/{}/steps/{number}?path={path}#conversation",
+            module.slug
+        )
+    };
     let (key, value) = match &step.kind {
-        StepKind::Feed(_) | StepKind::Reply(_) | StepKind::Sort(_) => ("reading", json!({})),
         StepKind::Reading(reading) => (
             "reading",
             json!({ "title": reading.title, "body_html": reading.body_html }),
@@ -302,6 +474,109 @@ fn step_context(
                 })).collect::<Vec<_>>(),
             }),
         ),
+        StepKind::Feed(feed) => (
+            "feed",
+            json!({
+                "title": feed.title,
+                "intro_html": feed.intro_html,
+                "posts": feed.posts.iter().map(|p| json!({
+                    "id": p.id,
+                    "type": p.post_type,
+                    "action": lang.t(&format!("step.post.{}", p.post_type)),
+                    "author": p.author,
+                    "text": p.text,
+                    "red_flag": p.red_flag,
+                    "reason": p.reason,
+                    "flagged": picked(&p.id),
+                    "right": picked(&p.id) == p.red_flag,
+                })).collect::<Vec<_>>(),
+            }),
+        ),
+        StepKind::Reply(reply) => {
+            let stored = saved.and_then(stored_reply_path);
+            let path_text = stored.as_deref().or(path).unwrap_or("");
+            let choices = parse_reply_path(path_text).unwrap_or_default();
+            let nodes = reply
+                .follow(&choices)
+                .or_else(|| reply.follow(&[]))
+                .unwrap_or_default();
+            let choices = &choices[..nodes.len().saturating_sub(1)];
+            let turns: Vec<Value> = nodes
+                .iter()
+                .enumerate()
+                .map(|(i, node)| {
+                    json!({
+                        "say": node.say,
+                        "chose": choices.get(i).and_then(|&c| node.replies.get(c)).map(|r| &r.text),
+                    })
+                })
+                .collect();
+            let current = nodes.last();
+            let so_far: Vec<String> = choices.iter().map(usize::to_string).collect();
+            let so_far = so_far.join(".");
+            let offered: Vec<Value> = match current {
+                Some(node) if !answered => node
+                    .replies
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        let next = if so_far.is_empty() {
+                            i.to_string()
+                        } else {
+                            format!("{so_far}.{i}")
+                        };
+                        json!({ "text": r.text, "href": step_href(&next) })
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            (
+                "reply",
+                json!({
+                    "title": reply.title,
+                    "intro_html": reply.intro_html,
+                    "contact": reply.contact,
+                    "turns": turns,
+                    "choices": offered,
+                    "ending": current.and_then(|n| n.ending.as_ref()),
+                    "path": so_far,
+                    "restart_href": step_href(""),
+                    "started": !choices.is_empty(),
+                }),
+            )
+        }
+        StepKind::Sort(sort) => {
+            let placed = saved.map(sort_placements).unwrap_or_default();
+            let label = |id: &str| {
+                sort.buckets
+                    .iter()
+                    .find(|b| b.id == id)
+                    .map_or("", |b| b.label.as_str())
+            };
+            (
+                "sort",
+                json!({
+                    "title": sort.title,
+                    "intro_html": sort.intro_html,
+                    "buckets": sort.buckets,
+                    "items": sort.items.iter().map(|item| {
+                        let chosen = placed.get(&item.id).map(String::as_str);
+                        json!({
+                            "id": item.id,
+                            "text": item.text,
+                            "feedback": item.feedback,
+                            "right": chosen == Some(item.bucket.as_str()),
+                            "placed": chosen.map(label),
+                            "right_label": label(&item.bucket),
+                            "options": sort.buckets.iter().map(|b| json!({
+                                "id": b.id,
+                                "label": b.label,
+                            })).collect::<Vec<_>>(),
+                        })
+                    }).collect::<Vec<_>>(),
+                }),
+            )
+        }
         StepKind::Question(question) => (
             "question",
             json!({
@@ -327,38 +602,47 @@ fn step_context(
         "percent": percent(number, module.steps.len()),
         "is_last": number == module.steps.len(),
         "answered": answered,
-        "correct": correct,
         "error": error,
         "step": body,
     })
 }
 
-#[get("/student/modules/<slug>/steps/<number>")]
+#[get("/student/modules/<slug>/steps/<number>?<path>")]
 async fn step_page(
     app: &State<App>,
     session: StudentSession,
+    lang: Lang,
     slug: &str,
     number: usize,
-) -> AppResult<Page> {
-    let (module, assignment) = assigned(app, &session, slug).await?;
-    let attempt = attempt_for(app, &session, &assignment).await?;
-    check_step_number(module, &attempt, number)?;
+    path: Option<&str>,
+) -> AppResult<Either<Redirect, Page>> {
+    let (module, assignment) = assigned(app, &session, lang, slug).await?;
+    let attempt = attempt_for(app, &session, lang, &assignment).await?;
+    check_step_number(lang, module, &attempt, number)?;
+    if let Some(check) = unanswered_check(app, module, &attempt).await? {
+        return Ok(Either::Left(Redirect::to(check)));
+    }
     let step = &module.steps[number - 1];
     let saved = progress::answer_to(&app.db, attempt.id, &step.id).await?;
     let answer = saved.as_ref().map(|r| progress::decode_answer(&r.answer));
-    let context = step_context(
-        module,
-        number,
-        answer.as_ref(),
-        saved.map(|r| r.correct),
-        None,
-    );
-    Ok(page_for(
+    let context = step_context(lang, module, number, answer.as_ref(), path, None);
+    Ok(Either::Right(page_for(
         &session,
         "student/step",
-        format!("{} – step {number}", module.title),
+        step_title(lang, module, number),
         context,
-    ))
+    )))
+}
+
+fn step_title(lang: Lang, module: &Module, number: usize) -> String {
+    format!(
+        "{} – {}",
+        module.title,
+        lang.t_with(
+            "step.progress",
+            &[&number.to_string(), &module.steps.len().to_string()]
+        )
+    )
 }
 
 /// Saves the answer to a step (or marks a reading as read), then shows the feedback or the next
@@ -367,35 +651,43 @@ async fn step_page(
 async fn answer_step(
     app: &State<App>,
     session: StudentSession,
+    lang: Lang,
     slug: &str,
     number: usize,
     form: Checked<AnswerForm>,
 ) -> AppResult<Either<Redirect, Page>> {
-    let (module, assignment) = assigned(app, &session, slug).await?;
-    let attempt = attempt_for(app, &session, &assignment).await?;
-    check_step_number(module, &attempt, number)?;
+    let (module, assignment) = assigned(app, &session, lang, slug).await?;
+    let attempt = attempt_for(app, &session, lang, &assignment).await?;
+    check_step_number(lang, module, &attempt, number)?;
+    if let Some(check) = unanswered_check(app, module, &attempt).await? {
+        return Ok(Either::Left(Redirect::to(check)));
+    }
     let step = &module.steps[number - 1];
-    let already_answered = !matches!(step.kind, StepKind::Reading(_))
+    let already_answered = step.kind.is_answered()
         && progress::answer_to(&app.db, attempt.id, &step.id)
             .await?
             .is_some();
     if already_answered {
         // A repeat, a second tab or a stale page: the first answer stands; show it.
-        return Ok(Either::Left(Redirect::to(uri!(step_page(slug, number)))));
+        return Ok(Either::Left(Redirect::to(uri!(step_page(slug, number, _)))));
     }
+    let form = form.0;
     let checked = match &step.kind {
         StepKind::Reading(_) => None,
-        StepKind::Chat(chat) => Some(check_chat(chat, &form.0.choice)),
-        StepKind::Question(question) => Some(check_question(question, &form.0.choice)),
-        _ => None,
+        StepKind::Chat(chat) => Some(check_chat(chat, &form.choice)),
+        StepKind::Feed(feed) => Some(check_feed(feed, &form.choice)),
+        StepKind::Sort(sort) => Some(check_sort(sort, &form.sort.into_iter().collect())),
+        StepKind::Reply(reply) => Some(check_reply(reply, &form.path)),
+        StepKind::Question(question) => Some(check_question(question, &form.choice)),
     };
     match checked {
-        Some(Err(message)) => {
-            let context = step_context(module, number, None, None, Some(&message));
+        Some(Err(key)) => {
+            let path = (!form.path.is_empty()).then_some(form.path.as_str());
+            let context = step_context(lang, module, number, None, path, Some(&lang.t(key)));
             let page = page_for(
                 &session,
                 "student/step",
-                format!("{} – step {number}", module.title),
+                step_title(lang, module, number),
                 context,
             );
             return Ok(Either::Right(page.with_status(Status::UnprocessableEntity)));
@@ -411,8 +703,8 @@ async fn answer_step(
     }
     let target = match (&step.kind, number == module.steps.len()) {
         (StepKind::Reading(_), true) => uri!(done_page(slug)),
-        (StepKind::Reading(_), false) => uri!(step_page(slug, number + 1)),
-        _ => uri!(step_page(slug, number)),
+        (StepKind::Reading(_), false) => uri!(step_page(slug, number + 1, _)),
+        _ => uri!(step_page(slug, number, _)),
     };
     Ok(Either::Left(Redirect::to(target)))
 }
@@ -429,16 +721,22 @@ async fn finish_attempt(app: &App, module: &Module, attempt: &attempt::Model) ->
 }
 
 #[get("/student/modules/<slug>/done")]
-async fn done_page(app: &State<App>, session: StudentSession, slug: &str) -> AppResult<Page> {
-    let (module, assignment) = assigned(app, &session, slug).await?;
-    let attempt = attempt_for(app, &session, &assignment).await?;
+async fn done_page(
+    app: &State<App>,
+    session: StudentSession,
+    lang: Lang,
+    slug: &str,
+) -> AppResult<Page> {
+    let (module, assignment) = assigned(app, &session, lang, slug).await?;
+    let attempt = attempt_for(app, &session, lang, &assignment).await?;
     if attempt.finished_at.is_none() {
         let next = (attempt.steps_done as usize + 1).min(module.steps.len());
-        return Err(AppError::Conflict(format!(
-            "You have not finished this lesson yet: continue at step {next}."
-        )));
+        return Err(AppError::Conflict(
+            lang.t_with("problem.not_finished", &[&next.to_string()]),
+        ));
     }
     let context = json!({
+        "slug": module.slug,
         "title": module.title,
         "help": module.help,
         "trusted_adult": app.settings.help.trusted_adult,
@@ -447,7 +745,33 @@ async fn done_page(app: &State<App>, session: StudentSession, slug: &str) -> App
     Ok(page_for(
         &session,
         "student/done",
-        format!("{}: well done", module.title),
+        lang.t_with("done.title", &[&module.title]),
         context,
     ))
+}
+
+/// The printable take-home page for families; public, since it holds nothing about a student.
+/// `?lang=es` picks the language, so a teacher can print either.
+#[get("/family/<slug>?<lang>")]
+fn family_page(app: &State<App>, slug: &str, lang: Option<&str>, current: Lang) -> AppResult<Page> {
+    let language = lang.and_then(Language::parse).unwrap_or(current.0);
+    let module = app
+        .curriculum
+        .get_in(slug, language)
+        .ok_or_else(AppError::not_found)?;
+    let lang = Lang(module.language);
+    let context = json!({
+        "title": module.title,
+        "lang_override": module.language.code(),
+        "learned_html": module.family.learned_html,
+        "talk_html": module.family.talk_html,
+        "help": module.help,
+        "trusted_adult": app.settings.help.trusted_adult,
+    });
+    Ok(Page::new(
+        "family",
+        lang.t_with("family.title", &[&module.title]),
+        context,
+    )
+    .in_language(module.language))
 }

@@ -13,7 +13,7 @@ use crate::App;
 use crate::auth::Staff;
 use crate::auth::csrf::Checked;
 use crate::csrf_form;
-use crate::curriculum::{Module, Tier};
+use crate::curriculum::{Language, Module, Tier};
 use crate::db::entities::{assignment, attempt, class, student};
 use crate::db::queries::{classes, progress, staff as staff_queries};
 use crate::domain::codes::JoinCode;
@@ -33,7 +33,9 @@ pub fn routes() -> Vec<Route> {
         assign,
         unassign,
         results_page,
-        results_csv
+        results_csv,
+        module_catalogue,
+        module_guide
     ]
 }
 
@@ -42,6 +44,8 @@ struct NewClassForm {
     csrf_token: String,
     name: String,
     tier: String,
+    #[field(default = String::from("en"))]
+    language: String,
 }
 
 #[derive(FromForm)]
@@ -77,9 +81,15 @@ pub(super) async fn new_class(
     staff: &Staff,
     name: &str,
     tier: &str,
+    language: &str,
 ) -> AppResult<class::Model> {
     let name = parse_name(name, "class name", 100).map_err(AppError::BadRequest)?;
     let tier = parse_tier(tier)?;
+    let language = Language::parse(language).ok_or_else(|| {
+        AppError::bad_request(format!(
+            "{language:?} is not a language Tellwise speaks: choose en (English) or es (Spanish)."
+        ))
+    })?;
     let school_id = match staff.user.school_id {
         Some(id) => id,
         None => staff_queries::first_school(&app.db)
@@ -87,7 +97,7 @@ pub(super) async fn new_class(
             .map(|s| s.id)
             .ok_or_else(|| AppError::Conflict("Set up a school first.".into()))?,
     };
-    classes::create(&app.db, &staff.user, school_id, &name, tier).await
+    classes::create(&app.db, &staff.user, school_id, &name, tier, language).await
 }
 
 pub(super) async fn new_students(
@@ -190,12 +200,81 @@ async fn dashboard(app: &State<App>, staff: Staff) -> AppResult<Page> {
         .iter()
         .map(|t| json!({ "value": t.as_str(), "label": t.label() }))
         .collect();
+    let languages: Vec<_> = Language::ALL
+        .iter()
+        .map(|l| json!({ "value": l.code(), "label": l.name() }))
+        .collect();
     Ok(Page::new(
         "teacher/dashboard",
         "Your classes",
-        json!({ "classes": rows, "tiers": tiers }),
+        json!({ "classes": rows, "tiers": tiers, "languages": languages }),
     )
     .for_staff(&staff))
+}
+
+/// Every module by grade band, so that teachers can choose and prepare.
+#[get("/teacher/modules")]
+fn module_catalogue(app: &State<App>, staff: Staff) -> Page {
+    let tiers: Vec<_> = Tier::ALL
+        .iter()
+        .map(|tier| {
+            let modules: Vec<_> = app
+                .curriculum
+                .modules()
+                .into_iter()
+                .filter(|m| m.tier == *tier)
+                .map(|m| {
+                    json!({
+                        "slug": m.slug,
+                        "title": m.title,
+                        "summary": m.summary,
+                        "minutes": m.minutes,
+                        "sensitive": m.content_note.is_some(),
+                    })
+                })
+                .collect();
+            json!({ "label": tier.label(), "modules": modules })
+        })
+        .collect();
+    Page::new("teacher/modules", "Curriculum", json!({ "tiers": tiers })).for_staff(&staff)
+}
+
+/// One module for the teacher: how to prepare, what to do if a student discloses, the outline,
+/// the knowledge checks and the family page.
+#[get("/teacher/modules/<slug>")]
+fn module_guide(app: &State<App>, staff: Staff, slug: &str) -> AppResult<Page> {
+    let module = app.curriculum.get(slug).ok_or_else(AppError::not_found)?;
+    let outline: Vec<_> = module
+        .steps
+        .iter()
+        .map(|step| {
+            let title = match &step.kind {
+                crate::curriculum::StepKind::Reading(r) => r.title.as_str(),
+                crate::curriculum::StepKind::Chat(c) => c.title.as_str(),
+                crate::curriculum::StepKind::Feed(f) => f.title.as_str(),
+                crate::curriculum::StepKind::Reply(r) => r.title.as_str(),
+                crate::curriculum::StepKind::Sort(s) => s.title.as_str(),
+                crate::curriculum::StepKind::Question(q) => q.prompt.as_str(),
+            };
+            let check = matches!(&step.kind, crate::curriculum::StepKind::Question(q) if q.check);
+            json!({ "kind": step.kind.name().replace('_', " "), "title": title, "check": check })
+        })
+        .collect();
+    let context = json!({
+        "slug": module.slug,
+        "title": module.title,
+        "tier": module.tier,
+        "summary": module.summary,
+        "minutes": module.minutes,
+        "content_note": module.content_note,
+        "teacher_html": module.teacher_html,
+        "outline": outline,
+        "checks": module.check_steps().len(),
+        "sources": module.sources,
+        "reading_grade": format!("{:.1}", crate::curriculum::quality::reading_grade(module)),
+        "version": module.version,
+    });
+    Ok(Page::new("teacher/module", module.title.clone(), context).for_staff(&staff))
 }
 
 /// The host a request was sent to, from the `Host` header.
@@ -242,7 +321,8 @@ async fn create_class(
     staff: Staff,
     form: Checked<NewClassForm>,
 ) -> AppResult<Redirect> {
-    let class = new_class(app, &staff, &form.0.name, &form.0.tier).await?;
+    let form = form.0;
+    let class = new_class(app, &staff, &form.name, &form.tier, &form.language).await?;
     Ok(Redirect::to(uri!(class_page(class.id))))
 }
 
@@ -275,7 +355,13 @@ async fn class_page(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> 
         .collect();
     let student_names: Vec<&str> = students.iter().map(|s| s.display_name.as_str()).collect();
     let context = json!({
-        "class": { "id": class.id, "name": class.name, "tier": class.tier, "code": display_code(&class.join_code) },
+        "class": {
+            "id": class.id,
+            "name": class.name,
+            "tier": class.tier,
+            "language": Language::parse(&class.language).unwrap_or_default().name(),
+            "code": display_code(&class.join_code),
+        },
         "student_count": student_names.len(),
         "students": student_names,
         "assignments": assignment_rows,

@@ -88,6 +88,7 @@ pub struct Page {
     context: Value,
     viewer: Viewer,
     status: Status,
+    language: Option<Language>,
 }
 
 impl Page {
@@ -98,7 +99,14 @@ impl Page {
             context: serde_json::to_value(context).unwrap_or(Value::Null),
             viewer: Viewer::default(),
             status: Status::Ok,
+            language: None,
         }
+    }
+
+    /// A page whose language is fixed by its content rather than by the reader's choice.
+    pub fn in_language(mut self, language: Language) -> Self {
+        self.language = Some(language);
+        self
     }
 
     pub fn for_viewer(mut self, viewer: Viewer) -> Self {
@@ -134,10 +142,10 @@ impl<'r> Responder<'r, 'static> for Page {
         };
         let csrf = token_for(req.cookies(), app.settings.secure_cookies);
         // Staff pages are written in English; everything a student sees follows their language.
-        let lang = if self.viewer.staff {
-            Language::En
-        } else {
-            language_of(req)
+        let lang = match (self.language, self.viewer.staff) {
+            (Some(language), _) => language,
+            (None, true) => Language::En,
+            (None, false) => language_of(req),
         };
         let context = json!({
             "title": self.title,

@@ -416,9 +416,15 @@ pub enum Answers {
 }
 
 impl Browser {
-    /// Works through every step of an assigned module as a student would, from the module page.
+    /// Works through every step of an assigned module as a student would, from the module page,
+    /// guessing wrong on the knowledge checks before the lesson.
     pub async fn complete_module(&self, slug: &str, answers: Answers) {
-        use tellwise::curriculum::StepKind;
+        self.complete_module_with(slug, Answers::AllWrong, answers)
+            .await;
+    }
+
+    /// As `complete_module`, choosing how the knowledge checks are answered before the lesson.
+    pub async fn complete_module_with(&self, slug: &str, before: Answers, answers: Answers) {
         let module = self
             .app()
             .curriculum
@@ -429,30 +435,22 @@ impl Browser {
             .post_form(&format!("/student/modules/{slug}/start"), &[])
             .await;
         assert_eq!(response.status(), Status::SeeOther);
+        let location = response
+            .headers()
+            .get_one("Location")
+            .expect("start redirects")
+            .to_string();
+        let location = self.answer_checks_before(slug, location, before).await;
+        assert_eq!(location, format!("/student/modules/{slug}/steps/1"));
         for (index, step) in module.steps.iter().enumerate() {
             let path = format!("/student/modules/{slug}/steps/{}", index + 1);
             let (status, _) = self.get(&path).await;
             assert_eq!(status, Status::Ok, "step page {path}");
-            let choices: Vec<String> = match &step.kind {
-                StepKind::Reading(_) => vec![],
-                StepKind::Chat(chat) => match answers {
-                    Answers::AllRight => chat.red_flags().into_iter().map(String::from).collect(),
-                    Answers::AllWrong => vec![],
-                },
-                StepKind::Question(q) => match answers {
-                    Answers::AllRight => q.correct_ids().into_iter().map(String::from).collect(),
-                    Answers::AllWrong => vec![
-                        q.options
-                            .iter()
-                            .find(|o| !o.correct)
-                            .expect("a wrong option")
-                            .id
-                            .clone(),
-                    ],
-                },
-            };
-            let fields: Vec<(&str, &str)> =
-                choices.iter().map(|c| ("choice", c.as_str())).collect();
+            let fields = answer_fields(step, answers);
+            let fields: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             let response = self.post_form(&path, &fields).await;
             assert_eq!(
                 response.status(),
@@ -462,8 +460,124 @@ impl Browser {
         }
         let (status, html) = self.get(&format!("/student/modules/{slug}/done")).await;
         assert_eq!(status, Status::Ok);
-        assert!(html.contains("Where to get help"));
+        assert!(html.contains("Where to get help") || html.contains("Dónde pedir ayuda"));
     }
+}
+
+impl Browser {
+    /// Answers the knowledge checks asked before the lesson, starting from where `start`
+    /// redirected; returns where the last answer redirected to (the first step).
+    pub async fn answer_checks_before(&self, slug: &str, start: String, before: Answers) -> String {
+        let module = self
+            .app()
+            .curriculum
+            .get(slug)
+            .expect("module exists")
+            .clone();
+        let mut location = start;
+        for (n, &index) in module.check_steps().iter().enumerate() {
+            let path = format!("/student/modules/{slug}/before/{}", n + 1);
+            assert_eq!(location, path, "knowledge checks come first, in order");
+            let (status, _) = self.get(&path).await;
+            assert_eq!(status, Status::Ok, "check page {path}");
+            let fields = answer_fields(&module.steps[index], before);
+            let fields: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let response = self.post_form(&path, &fields).await;
+            assert_eq!(response.status(), Status::SeeOther, "check {path} saved");
+            location = response
+                .headers()
+                .get_one("Location")
+                .expect("redirect")
+                .to_string();
+        }
+        location
+    }
+}
+
+/// The form fields a student sends to answer a step all right or all wrong.
+pub fn answer_fields(step: &tellwise::curriculum::Step, answers: Answers) -> Vec<(String, String)> {
+    use tellwise::curriculum::StepKind;
+    let right = answers == Answers::AllRight;
+    let choices = |ids: Vec<String>| {
+        ids.into_iter()
+            .map(|id| ("choice".to_string(), id))
+            .collect()
+    };
+    match &step.kind {
+        StepKind::Reading(_) => vec![],
+        StepKind::Chat(chat) if right => {
+            choices(chat.red_flags().into_iter().map(String::from).collect())
+        }
+        StepKind::Feed(feed) if right => {
+            choices(feed.red_flags().into_iter().map(String::from).collect())
+        }
+        StepKind::Chat(_) | StepKind::Feed(_) => vec![],
+        StepKind::Question(q) if right => {
+            choices(q.correct_ids().into_iter().map(String::from).collect())
+        }
+        StepKind::Question(q) => choices(vec![
+            q.options
+                .iter()
+                .find(|o| !o.correct)
+                .expect("a wrong option")
+                .id
+                .clone(),
+        ]),
+        StepKind::Sort(sort) => sort
+            .items
+            .iter()
+            .map(|item| {
+                let bucket = if right {
+                    item.bucket.clone()
+                } else {
+                    sort.buckets
+                        .iter()
+                        .find(|b| b.id != item.bucket)
+                        .expect("another box")
+                        .id
+                        .clone()
+                };
+                (format!("sort[{}]", item.id), bucket)
+            })
+            .collect(),
+        StepKind::Reply(reply) => {
+            let path = reply_path_to(reply, right).expect("an ending of that kind");
+            vec![("path".to_string(), path)]
+        }
+    }
+}
+
+/// The replies (`0.1`) that reach the first safe (or risky) ending of a conversation.
+pub fn reply_path_to(reply: &tellwise::curriculum::Reply, safe: bool) -> Option<String> {
+    fn walk(
+        reply: &tellwise::curriculum::Reply,
+        choices: &mut Vec<usize>,
+        safe: bool,
+    ) -> Option<String> {
+        let nodes = reply.follow(choices)?;
+        let node = nodes.last()?;
+        if let Some(ending) = &node.ending {
+            return (ending.safe == safe).then(|| {
+                choices
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(".")
+            });
+        }
+        for i in 0..node.replies.len() {
+            choices.push(i);
+            if let Some(found) = walk(reply, choices, safe) {
+                return Some(found);
+            }
+            choices.pop();
+        }
+        None
+    }
+    walk(reply, &mut Vec::new(), safe)
 }
 
 /// How Handlebars escapes text in pages, so tests can look for curriculum text.

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::{conflict_or, is_unique_violation, now};
-use crate::curriculum::Tier;
+use crate::curriculum::{Language, Tier};
 use crate::db::entities::{assignment, class, student, user};
 use crate::domain::codes::random_hex;
 use crate::domain::codes::{JoinCode, generate_secret};
@@ -21,6 +21,7 @@ pub async fn create(
     school_id: i32,
     name: &str,
     tier: Tier,
+    language: Language,
 ) -> AppResult<class::Model> {
     let taken = || async {
         let existing = visible_to(db, teacher, false).await?;
@@ -46,7 +47,7 @@ pub async fn create(
             name: Set(name.to_string()),
             tier: Set(tier.as_str().to_string()),
             join_code: Set(JoinCode::generate().as_str().to_string()),
-            language: Set("en".to_string()),
+            language: Set(language.code().to_string()),
             created_at: Set(now()),
             ..Default::default()
         }

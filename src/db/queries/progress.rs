@@ -13,7 +13,10 @@ use crate::curriculum::Module;
 use crate::db::entities::{attempt, response};
 use crate::error::{AppError, AppResult};
 
+/// Answers given during the lesson (the "after" answer for knowledge checks).
 pub const PHASE_MAIN: &str = "main";
+/// Answers to the knowledge checks asked before the lesson.
+pub const PHASE_PRE: &str = "pre";
 
 pub async fn attempts_of_student(
     db: &impl ConnectionTrait,
@@ -152,12 +155,36 @@ pub async fn answer_to(
     attempt_id: i32,
     step_id: &str,
 ) -> AppResult<Option<response::Model>> {
+    answer_in_phase(db, attempt_id, step_id, PHASE_MAIN).await
+}
+
+pub async fn answer_in_phase(
+    db: &impl ConnectionTrait,
+    attempt_id: i32,
+    step_id: &str,
+    phase: &str,
+) -> AppResult<Option<response::Model>> {
     Ok(response::Entity::find()
         .filter(response::Column::AttemptId.eq(attempt_id))
         .filter(response::Column::StepId.eq(step_id))
-        .filter(response::Column::Phase.eq(PHASE_MAIN))
+        .filter(response::Column::Phase.eq(phase))
         .one(db)
         .await?)
+}
+
+/// The step ids answered before the lesson started.
+pub async fn answered_before(
+    db: &impl ConnectionTrait,
+    attempt_id: i32,
+) -> AppResult<BTreeSet<String>> {
+    Ok(response::Entity::find()
+        .filter(response::Column::AttemptId.eq(attempt_id))
+        .filter(response::Column::Phase.eq(PHASE_PRE))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.step_id)
+        .collect())
 }
 
 /// Saves the first answer to a step. Returns the stored answer, which is the earlier one when
@@ -169,13 +196,25 @@ pub async fn save_answer(
     answer: &BTreeSet<String>,
     correct: bool,
 ) -> AppResult<response::Model> {
-    if let Some(existing) = answer_to(db, attempt_id, step_id).await? {
+    save_answer_in_phase(db, attempt_id, step_id, PHASE_MAIN, answer, correct).await
+}
+
+/// As `save_answer`, for one phase: a check question has one "before" and one "main" answer.
+pub async fn save_answer_in_phase(
+    db: &impl ConnectionTrait,
+    attempt_id: i32,
+    step_id: &str,
+    phase: &str,
+    answer: &BTreeSet<String>,
+    correct: bool,
+) -> AppResult<response::Model> {
+    if let Some(existing) = answer_in_phase(db, attempt_id, step_id, phase).await? {
         return Ok(existing);
     }
     let inserted = response::ActiveModel {
         attempt_id: Set(attempt_id),
         step_id: Set(step_id.to_string()),
-        phase: Set(PHASE_MAIN.to_string()),
+        phase: Set(phase.to_string()),
         answer: Set(encode_answer(answer)),
         correct: Set(correct),
         answered_at: Set(now()),
@@ -185,7 +224,7 @@ pub async fn save_answer(
     .await;
     match inserted {
         Ok(saved) => Ok(saved),
-        Err(e) if is_unique_violation(&e) => answer_to(db, attempt_id, step_id)
+        Err(e) if is_unique_violation(&e) => answer_in_phase(db, attempt_id, step_id, phase)
             .await?
             .ok_or_else(|| AppError::internal("answer vanished after a conflicting insert")),
         Err(e) => Err(e.into()),

@@ -280,6 +280,124 @@ async function withArtifacts(name, page, fn) {
   }
 }
 
+
+/**
+ * Walks a lesson from its module page to its done page, in any language, with JavaScript on or
+ * off: the knowledge checks first, then every step in order. Pages are found by their structure,
+ * not their words. The first page of each kind is audited before and after answering.
+ */
+async function walkLesson(page, slugPath, label) {
+  const kinds = { check: 0, reading: 0, chat: 0, feed: 0, reply: 0, sort: 0, question: 0 };
+  const jsOn = !page.context()._jsOff;
+  const main = page.locator('main');
+  const submit = main.locator('form button[type=submit]');
+  const next = main.locator('p.next a');
+  if (jsOn && (await page.evaluate(() => 'speechSynthesis' in window))) {
+    assert.ok(await page.locator('[data-read-aloud]').isVisible(), `${label}: read-aloud button stays hidden with speech synthesis`);
+  }
+  await clickAndLoad(page, page.locator(`form[action="${slugPath}/start"] button`), `${label}: start`);
+
+  while (pathOf(page).includes('/before/')) {
+    kinds.check++;
+    assert.ok(kinds.check <= 5, `${label}: more than 5 knowledge checks`);
+    assert.equal(await page.locator('.feedback').count(), 0, `${label}: feedback shown before the lesson`);
+    if (kinds.check === 1) await audit(`${label}: knowledge check before the lesson`, page);
+    await main.locator('input[name=choice]').first().check();
+    await clickAndLoad(page, submit, `${label}: knowledge check ${kinds.check}`);
+  }
+  assert.ok(kinds.check >= 3, `${label}: only ${kinds.check} knowledge checks before the lesson`);
+  assert.equal(pathOf(page), `${slugPath}/steps/1`, `${label}: the checks did not lead to step 1`);
+
+  const seen = [];
+  let total;
+  for (let guard = 0; guard < 100; guard++) {
+    const p = pathOf(page);
+    if (p === `${slugPath}/done`) break;
+    const m = p.match(/\/steps\/(\d+)$/);
+    assert.ok(m, `${label}: expected a step page or the done page, got ${p}`);
+    const number = Number(m[1]);
+    const progress = await page.locator('label[for="lesson-progress"]').innerText();
+    const pm = progress.match(/(\d+)\D+(\d+)/);
+    assert.ok(pm, `${label} step ${number}: no progress label (got "${progress}")`);
+    assert.equal(Number(pm[1]), number, `${label} step ${number}: label says "${progress}"`);
+    total ??= Number(pm[2]);
+    assert.equal(Number(pm[2]), total, `${label} step ${number}: total changed`);
+    assert.equal(number, seen.length + 1, `${label}: step ${number} came after step ${seen.at(-1) ?? 'none'}`);
+    seen.push(number);
+    assert.equal(await page.locator('a.help-link[href="/help"]').count(), 1, `${label} step ${number}: no help link`);
+    const where = `${label} step ${number}`;
+
+    if (await main.locator('form[data-flag-form]').count()) {
+      const kind = (await main.locator('fieldset.feed').count()) ? 'feed' : 'chat';
+      kinds[kind]++;
+      const flags = main.locator('form[data-flag-form] input[name=choice]');
+      const n = await flags.count();
+      assert.ok(n >= 1, `${where}: nothing to flag`);
+      if (kinds[kind] === 1) await audit(`${label}: ${kind} (before answering)`, page);
+      await flags.first().check();
+      if (n > 2) await flags.nth(n - 1).check();
+      if (jsOn) {
+        const count = await main.locator('.flag-count').innerText();
+        assert.match(count, n > 2 ? /2/ : /1/, `${where}: the flag count does not follow the ticks ("${count}")`);
+      }
+      await clickAndLoad(page, submit, `${where}: check`);
+      assert.equal(pathOf(page), p, `${where}: answering left the step`);
+      assert.equal(await main.locator('input[name=choice]').count(), 0, `${where}: still asks after answering`);
+      assert.ok((await main.locator('.feedback').count()) >= n, `${where}: not every message has feedback`);
+      if (kinds[kind] === 1) await audit(`${label}: ${kind} (after answering)`, page);
+    } else if (await main.locator('.sort-items input[type=radio]').count()) {
+      kinds.sort++;
+      if (kinds.sort === 1) await audit(`${label}: sort (before answering)`, page);
+      const items = main.locator('.sort-item fieldset');
+      const n = await items.count();
+      for (let i = 0; i < n; i++) await items.nth(i).locator('input[type=radio]').first().check();
+      await clickAndLoad(page, submit, `${where}: sort`);
+      assert.equal(pathOf(page), p, `${where}: sorting left the step`);
+      assert.equal(await main.locator('.sort-item .feedback').count(), n, `${where}: not every item has feedback`);
+      if (kinds.sort === 1) await audit(`${label}: sort (after answering)`, page);
+    } else if (await main.locator('nav.replies a').count()) {
+      kinds.reply++;
+      if (kinds.reply === 1) await audit(`${label}: reply (start)`, page);
+      let turns = 0;
+      while (await main.locator('nav.replies a').count()) {
+        assert.ok(++turns <= 8, `${where}: the conversation does not end`);
+        const before = await main.locator('#conversation .message').count();
+        await clickAndLoad(page, main.locator('nav.replies a').first(), `${where}: reply ${turns}`);
+        assert.ok((await main.locator('#conversation .message').count()) > before, `${where}: the story did not go on`);
+      }
+      assert.equal(await main.locator('input[name=path]').count(), 1, `${where}: an ending offers no way on`);
+      assert.ok(await main.locator('.notice[role=status]').count(), `${where}: the ending gives no feedback`);
+      if (kinds.reply === 1) await audit(`${label}: reply (ending)`, page);
+      await clickAndLoad(page, submit, `${where}: save the conversation`);
+      assert.equal(pathOf(page), p, `${where}: saving left the step`);
+    } else if (await main.locator('fieldset.question input[name=choice]').count()) {
+      kinds.question++;
+      const options = main.locator('input[name=choice]');
+      assert.ok((await options.count()) >= 2, `${where}: fewer than two options`);
+      if (kinds.question === 1) await audit(`${label}: question (before answering)`, page);
+      await options.first().check();
+      await clickAndLoad(page, submit, `${where}: check my answer`);
+      assert.equal(pathOf(page), p, `${where}: answering left the step`);
+      assert.equal(await main.locator('input[name=choice]').count(), 0, `${where}: still asks after answering`);
+      assert.ok((await main.locator('.options.answered li.right').count()) >= 1, `${where}: the right answer is not shown`);
+      assert.ok((await main.locator('.options.answered .feedback').count()) >= 2, `${where}: not every option has feedback`);
+      if (kinds.question === 1) await audit(`${label}: question (after answering)`, page);
+    } else {
+      kinds.reading++;
+      assert.ok(await main.locator('article.reading h1').count(), `${where}: a reading with no heading`);
+      if (kinds.reading === 1) await audit(`${label}: reading`, page);
+      await clickAndLoad(page, submit, `${where}: next`);
+      continue;
+    }
+    assert.equal(await next.count(), 1, `${where}: no way on after answering`);
+    await clickAndLoad(page, next, `${where}: next`);
+  }
+  assert.equal(pathOf(page), `${slugPath}/done`, `${label}: the lesson did not end on the done page`);
+  assert.equal(seen.length, total, `${label}: visited steps ${seen.join(',')} of ${total}`);
+  await audit(`${label}: done page`, page);
+  return { total, kinds };
+}
+
 // ---------------------------------------------------------------- tests
 
 test('seed a class, a student and an assignment through the JSON API', async () => {
@@ -376,98 +494,10 @@ test('student does the whole lesson with JavaScript off', async (t) => {
     assert.ok(await page.getByRole('heading', { name: 'Before you start' }).count(), 'module page has no content note');
     await audit('student module page', page);
 
-    await clickAndLoad(page, page.getByRole('button', { name: 'Start the lesson', exact: true }), 'start the lesson');
-    assert.equal(pathOf(page), `${slugPath}/steps/1`, '"Start the lesson" did not lead to step 1');
-
-    // ---- every step
-    const seen = [];
-    const kinds = { reading: 0, chat: 0, question: 0 };
-    let total;
-    for (let guard = 0; guard < 100; guard++) {
-      const p = pathOf(page);
-      if (p === `${slugPath}/done`) break;
-      const m = p.match(/\/steps\/(\d+)$/);
-      assert.ok(m, `expected a step page or the done page, got ${p}`);
-      const number = Number(m[1]);
-      const progress = await page.locator('label[for="lesson-progress"]').innerText();
-      const pm = progress.match(/Step (\d+) of (\d+)/);
-      assert.ok(pm, `step ${number}: no "Step N of M" label (got "${progress}")`);
-      assert.equal(Number(pm[1]), number, `step ${number}: label says "${progress}"`);
-      total ??= Number(pm[2]);
-      assert.equal(Number(pm[2]), total, `step ${number}: total changed`);
-      assert.ok(!seen.includes(number), `step ${number} came round twice`);
-      assert.equal(number, seen.length + 1, `step ${number} came after step ${seen.at(-1) ?? 'none'}`);
-      seen.push(number);
-      await expectHelpLink(page, `step ${number}`);
-      const isLast = number === total;
-      const nextName = isLast ? 'Finish' : 'Next';
-
-      const checkAll = page.getByRole('button', { name: 'Check my answers', exact: true });
-      const checkOne = page.getByRole('button', { name: 'Check my answer', exact: true });
-
-      if (await checkAll.count()) {
-        // chat simulation: tick at least one red flag
-        kinds.chat++;
-        const flags = page.getByRole('checkbox', { name: 'Red flag' });
-        const n = await flags.count();
-        assert.ok(n >= 1, `chat step ${number}: no "Red flag" checkboxes`);
-        assert.equal(await page.locator('input[type=checkbox][name=choice]').count(), n);
-        await audit(`chat step ${number} (before answering)`, page);
-        await flags.first().check();
-        if (n > 2) await flags.nth(n - 1).check();
-        await clickAndLoad(page, checkAll, `chat step ${number}: check my answers`);
-        assert.equal(pathOf(page), p, `chat step ${number}: answering left the step`);
-        assert.equal(await page.locator('input[name=choice]').count(), 0, `chat step ${number}: still asks after answering`);
-        const feedback = page.locator('.feedback');
-        assert.ok((await feedback.count()) >= 1, `chat step ${number}: no feedback after answering`);
-        assert.ok(await page.getByText('You flagged it.').count(), `chat step ${number}: feedback does not show the flag we set`);
-        await expectHelpLink(page, `chat step ${number} answered`);
-        await audit(`chat step ${number} (after answering)`, page);
-        const next = page.getByRole('link', { name: nextName, exact: true });
-        assert.equal(await next.count(), 1, `chat step ${number}: no "${nextName}" link after answering`);
-        await clickAndLoad(page, next, `chat step ${number}: ${nextName}`);
-      } else if (await checkOne.count()) {
-        // question: choose one option
-        kinds.question++;
-        const options = page.locator('input[name=choice]');
-        const n = await options.count();
-        assert.ok(n >= 2, `question step ${number}: only ${n} options`);
-        const type = await options.first().getAttribute('type');
-        assert.ok(['radio', 'checkbox'].includes(type), `question step ${number}: options are ${type}`);
-        await audit(`question step ${number} (${type}, before answering)`, page);
-        const chosenText = (await options.first().locator('xpath=..').innerText()).trim();
-        await options.first().check();
-        await clickAndLoad(page, checkOne, `question step ${number}: check my answer`);
-        assert.equal(pathOf(page), p, `question step ${number}: answering left the step`);
-        assert.equal(await page.locator('input[name=choice]').count(), 0, `question step ${number}: still asks after answering`);
-        assert.ok((await page.locator('.feedback').count()) >= 1, `question step ${number}: no feedback after answering`);
-        const mine = page.locator('li', { hasText: '(your answer)' });
-        assert.ok((await mine.count()) >= 1, `question step ${number}: our answer is not marked`);
-        assert.ok((await mine.first().innerText()).includes(chosenText), `question step ${number}: a different answer is marked as ours`);
-        assert.ok(await page.getByText('(correct)').count(), `question step ${number}: the correct answer is not shown`);
-        await expectHelpLink(page, `question step ${number} answered`);
-        await audit(`question step ${number} (${type}, after answering)`, page);
-        const next = page.getByRole('link', { name: nextName, exact: true });
-        assert.equal(await next.count(), 1, `question step ${number}: no "${nextName}" link after answering`);
-        await clickAndLoad(page, next, `question step ${number}: ${nextName}`);
-      } else {
-        // reading
-        kinds.reading++;
-        assert.ok(await page.getByRole('heading', { level: 1 }).count(), `reading step ${number}: no heading`);
-        await audit(`reading step ${number}`, page);
-        const next = page.getByRole('button', { name: nextName, exact: true });
-        assert.equal(await next.count(), 1, `reading step ${number}: no "${nextName}" button`);
-        await clickAndLoad(page, next, `reading step ${number}: ${nextName}`);
-      }
-    }
-
-    // ---- done
-    assert.equal(pathOf(page), `${slugPath}/done`, 'the lesson did not end on the done page');
-    assert.ok(total >= 1, 'no steps');
-    assert.equal(seen.length, total, `visited steps ${seen.join(',')} of ${total}`);
+    const { total, kinds } = await walkLesson(page, slugPath, 'student');
     if (Number.isInteger(seed.moduleSteps)) assert.equal(total, seed.moduleSteps, 'step count differs from the API');
-    assert.ok(kinds.reading && kinds.chat && kinds.question, `expected readings, chats and questions, got ${JSON.stringify(kinds)}`);
-    t.diagnostic(`walked ${total} steps: ${kinds.reading} readings, ${kinds.chat} chats, ${kinds.question} questions`);
+    assert.ok(kinds.reading && kinds.chat && kinds.feed && kinds.question, `expected readings, a chat, a feed and questions, got ${JSON.stringify(kinds)}`);
+    t.diagnostic(`walked ${total} steps after ${kinds.check} knowledge checks: ${JSON.stringify(kinds)}`);
     assert.equal(await page.getByRole('heading', { name: 'Where to get help' }).count(), 1, 'done page has no "Where to get help"');
     await expectHelpLink(page, 'done page');
     await audit('student done page', page);
@@ -476,6 +506,60 @@ test('student does the whole lesson with JavaScript off', async (t) => {
     await visit(page, '/student');
     assert.ok(await page.getByText('Finished', { exact: true }).count(), 'lessons list does not show the lesson as finished');
   });
+});
+
+
+const TIER_WALKS = [
+  { tier: 'K-2', module: 'check-first-and-say-no', language: 'en', js: false },
+  { tier: '3-5', module: 'when-in-doubt-talk-it-out', language: 'en', js: true },
+  { tier: '6-8', module: 'photo-requests-and-sextortion', language: 'en', js: false },
+  { tier: '9-12', module: 'recruitment-and-trafficking-myths', language: 'en', js: true },
+  { tier: '6-8', module: 'how-grooming-works', language: 'es', js: false },
+  { tier: '3-5', module: 'block-and-report', language: 'es', js: true },
+];
+
+test('a student walks one module of each tier, and modules in Spanish, with JavaScript off and on', async (t) => {
+  assert.ok(seed.token, 'seeding failed; nothing to test');
+  for (const walk of TIER_WALKS) {
+    const label = `${walk.tier} ${walk.module} (${walk.language}, JavaScript ${walk.js ? 'on' : 'off'})`;
+    const klass = await api('POST', '/api/v1/classes', {
+      token: seed.token,
+      body: { name: `Walk ${walk.module} ${walk.language}`, tier: walk.tier, language: walk.language },
+      expect: [201],
+    });
+    assert.equal(klass.json.data.language, walk.language);
+    const classId = klass.json.data.id;
+    const [student] = (await api('POST', `/api/v1/classes/${classId}/students`, { token: seed.token, body: { names: ['Sam'] }, expect: [201] })).json.data;
+    await api('POST', `/api/v1/classes/${classId}/assignments`, { token: seed.token, body: { module: walk.module }, expect: [201] });
+
+    const context = await newContext(label, { javaScriptEnabled: walk.js });
+    context._jsOff = !walk.js;
+    const page = await context.newPage();
+    await withArtifacts(slug(label), page, async () => {
+      await visit(page, '/student/login');
+      await page.locator('#code').fill(klass.json.data.join_code);
+      await page.locator('#name').fill('Sam');
+      await page.locator('#secret').fill(student.secret);
+      await clickAndLoad(page, page.locator('main form button[type=submit]'), `${label}: sign in`);
+      assert.equal(pathOf(page), '/student');
+      assert.equal(await page.locator('html').getAttribute('lang'), walk.language, `${label}: page language`);
+      const slugPath = `/student/modules/${walk.module}`;
+      await clickAndLoad(page, page.locator(`a[href="${slugPath}"]`), `${label}: open the lesson`);
+      if (walk.language === 'es') {
+        assert.ok(await page.getByText('Antes de empezar').count() || (await page.locator('aside.notice').count()) === 0, `${label}: the content note is not in Spanish`);
+      }
+      const { total, kinds } = await walkLesson(page, slugPath, label);
+      t.diagnostic(`${label}: ${total} steps after ${kinds.check} checks: ${JSON.stringify(kinds)}`);
+      if (walk.language === 'es') {
+        assert.ok(await page.getByRole('heading', { name: 'Dónde pedir ayuda' }).count(), `${label}: the done page is not in Spanish`);
+      }
+      // The family page, printable and public.
+      await clickAndLoad(page, page.locator(`a[href^="/family/${walk.module}"]`), `${label}: family page`);
+      assert.equal(await page.locator('html').getAttribute('lang'), walk.language);
+      await audit(`${label}: family page`, page);
+    });
+    await context.close();
+  }
 });
 
 test('student opens the help page', async () => {
@@ -535,6 +619,13 @@ test('admin sees the class page, the login cards and the results', async () => {
     }
     await expectHelpLink(page, 'teacher results');
     await audit('teacher results', page);
+
+    await visit(page, '/teacher/modules');
+    assert.ok(await page.getByRole('heading', { name: 'Grades 9-12' }).count(), 'the curriculum lists no 9-12 modules');
+    await audit('teacher curriculum', page);
+    await visit(page, `/teacher/modules/${MODULE}`);
+    assert.ok(await page.getByRole('heading', { name: 'If a student tells you something' }).count(), 'the module guide says nothing about disclosures');
+    await audit('teacher module guide', page);
   });
   await context.close();
 });
@@ -544,12 +635,20 @@ test('accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violations', async (
     'student login',
     'student lessons list',
     'student module page',
-    /^reading step/,
-    /^chat step \d+ \(before/,
-    /^chat step \d+ \(after/,
-    /^question step \d+ .*before/,
-    /^question step \d+ .*after/,
+    'student: reading',
+    'student: chat (before answering)',
+    'student: feed (after answering)',
+    'student: question (before answering)',
+    'student: question (after answering)',
+    'student: knowledge check before the lesson',
     'student done page',
+    /^K-2 .*: sort \(after answering\)/,
+    /^K-2 .*: reply \(ending\)/,
+    /\(es, JavaScript off\): done page/,
+    /\(es, JavaScript on\): family page/,
+    /^9-12 .*JavaScript on\): sort \(after answering\)/,
+    'teacher curriculum',
+    'teacher module guide',
     'help page',
     'staff login',
     'teacher class page',

@@ -8,6 +8,8 @@ use rocket::response::{self, Responder, Response};
 use rocket::serde::json::json;
 use std::io::Cursor;
 
+use crate::curriculum::Language;
+use crate::i18n;
 use crate::views::Page;
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +79,31 @@ impl AppError {
     }
 }
 
+/// What went wrong, in the reader's language, when the handler said nothing more precise.
+pub fn default_message(language: Language, status: Status) -> String {
+    let key = match status.code {
+        400 | 403 | 404 | 405 | 413 | 415 | 422 | 429 | 503 => format!("error.{}", status.code),
+        _ => "error.500".to_string(),
+    };
+    i18n::t(language, &key)
+}
+
+/// The error page: titled and explained in the student's language (staff pages are English).
+pub fn error_page(req: &Request<'_>, status: Status, message: Option<String>) -> Page {
+    let path = req.uri().path();
+    let language = if path.starts_with("/teacher") || path.starts_with("/admin") {
+        Language::En
+    } else {
+        i18n::language_of(req)
+    };
+    let title = match status.code {
+        403 | 404 | 409 | 429 | 503 => i18n::t(language, &format!("error.title.{}", status.code)),
+        _ => i18n::t(language, "error.title"),
+    };
+    let message = message.unwrap_or_else(|| default_message(language, status));
+    Page::error(status, &title, &message).in_language(language)
+}
+
 /// A message for the error catcher to show, set by guards and form parsing, which can only
 /// report a status.
 pub struct ErrorDetail(pub Option<String>);
@@ -116,10 +143,14 @@ impl<'r> Responder<'r, 'static> for AppError {
             _ => {}
         }
         let status = self.status();
-        let message = self.public_message();
         if is_api(req) {
-            return Ok(json_error(status, &message));
+            return Ok(json_error(status, &self.public_message()));
         }
-        Page::error(status, &message).respond_to(req)
+        let message = match &self {
+            // The generic messages are translated; the others come from the handler.
+            Self::Internal(_) | Self::Database(_) => None,
+            other => Some(other.public_message()),
+        };
+        error_page(req, status, message).respond_to(req)
     }
 }

@@ -327,6 +327,10 @@ async fn the_class_language_is_the_default_and_a_student_can_switch() {
     assert_eq!(response.status(), Status::UnprocessableEntity);
     let html = response.into_string().await.unwrap_or_default();
     assert!(html.contains("Elige una respuesta"), "{html}");
+    // Error pages too.
+    let (status, html) = student.get("/student/modules/no-such-module").await;
+    assert_eq!(status, Status::NotFound);
+    assert!(html.contains("No encontramos la página"), "{html}");
 
     choose_language(&student, "en", "/student").await;
     let (_, home) = student.get("/student").await;

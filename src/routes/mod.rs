@@ -15,7 +15,8 @@ use rocket::request::Request;
 use rocket::response::{Redirect, Responder};
 use rocket::{Catcher, Response, Route, catch, catchers};
 
-use crate::error::{is_api, json_error, noted_error};
+use crate::curriculum::Language;
+use crate::error::{default_message, error_page, is_api, json_error, noted_error};
 use crate::views::Page;
 
 pub fn routes() -> Vec<Route> {
@@ -35,30 +36,12 @@ pub fn catchers() -> Vec<Catcher> {
     catchers![any_error]
 }
 
-fn default_message(status: Status) -> &'static str {
-    match status.code {
-        400 => "The request could not be read. Check what you entered and try again.",
-        401 => "Please sign in first.",
-        403 => "You do not have access to this page.",
-        404 => "We could not find that page. It may have been removed, or the link is wrong.",
-        405 => "That action is not available here.",
-        413 => "What you sent is too large.",
-        415 => "This address does not accept that kind of request body.",
-        422 => {
-            "The address or the form could not be read. Check the link, or go back and check the form."
-        }
-        429 => "Too many tries. Wait a minute and try again.",
-        503 => "Tellwise cannot reach its database right now. Please try again in a minute.",
-        _ => "Something went wrong on our side. Please try again.",
-    }
-}
-
 /// One catcher for every status: JSON under `/api/`, the sign-in form for pages that need a
 /// session, an error page otherwise.
 #[catch(default)]
 fn any_error(status: Status, req: &Request<'_>) -> CaughtError {
-    let message = noted_error(req).unwrap_or_else(|| default_message(status).to_string());
     if is_api(req) {
+        let message = noted_error(req).unwrap_or_else(|| default_message(Language::En, status));
         return CaughtError::Json(status, message);
     }
     if status == Status::Unauthorized {
@@ -69,7 +52,7 @@ fn any_error(status: Status, req: &Request<'_>) -> CaughtError {
         };
         return CaughtError::Redirect(Redirect::to(target));
     }
-    CaughtError::Page(Page::error(status, &message))
+    CaughtError::Page(error_page(req, status, noted_error(req)))
 }
 
 enum CaughtError {

@@ -123,10 +123,10 @@ impl Page {
         self
     }
 
-    pub fn error(status: Status, message: &str) -> Self {
+    pub fn error(status: Status, title: &str, message: &str) -> Self {
         Self::new(
             "error",
-            status.reason().unwrap_or("Error"),
+            title,
             json!({ "code": status.code, "message": message }),
         )
         .with_status(status)

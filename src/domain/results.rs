@@ -43,8 +43,91 @@ pub struct ModuleResults {
     /// Mean first-attempt score of the included students, in percent; `None` when suppressed.
     pub average_score_percent: Option<u32>,
     pub score_suppressed: bool,
+    /// How many included students scored in each band; empty when suppressed.
+    pub score_bands: Vec<ScoreBand>,
     pub questions: Vec<QuestionResult>,
     pub chats: Vec<ChatResult>,
+    pub sorts: Vec<SortResult>,
+    pub replies: Vec<ReplyResult>,
+    pub gain: GainResult,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScoreBand {
+    pub label: &'static str,
+    pub count: usize,
+    pub percent: u32,
+}
+
+/// Score bands in percent correct: (label, lowest score in the band).
+const SCORE_BANDS: [(&str, u32); 4] = [
+    ("0-49%", 0),
+    ("50-69%", 50),
+    ("70-89%", 70),
+    ("90-100%", 90),
+];
+
+/// Knowledge before and after the lesson, over the students who answered the checks both times.
+#[derive(Debug, Serialize)]
+pub struct GainResult {
+    pub suppressed: bool,
+    /// Included students who answered every check before the lesson and in its quiz.
+    pub matched: Option<usize>,
+    pub before_percent: Option<u32>,
+    pub after_percent: Option<u32>,
+    pub change: Option<i32>,
+    pub items: Vec<GainItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GainItem {
+    pub step_id: String,
+    pub number: usize,
+    pub prompt: String,
+    pub before_percent: Option<u32>,
+    pub after_percent: Option<u32>,
+    pub change: Option<i32>,
+}
+
+/// The wrong answer chosen most often, with the feedback students saw, to re-teach.
+#[derive(Debug, Serialize)]
+pub struct WrongAnswer {
+    pub text: String,
+    pub feedback: String,
+    pub percent: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SortResult {
+    pub step_id: String,
+    pub title: String,
+    pub suppressed: bool,
+    pub responses: Option<usize>,
+    pub items: Vec<SortItemResult>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SortItemResult {
+    pub text: String,
+    pub right_box: String,
+    pub percent_right: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReplyResult {
+    pub step_id: String,
+    pub title: String,
+    pub suppressed: bool,
+    pub responses: Option<usize>,
+    pub percent_safe: Option<u32>,
+    pub endings: Vec<EndingResult>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EndingResult {
+    pub safe: bool,
+    pub feedback: String,
+    pub percent: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,7 +135,10 @@ pub struct QuestionResult {
     pub step_id: String,
     pub number: usize,
     pub prompt: String,
+    /// A knowledge check, also asked before the lesson.
+    pub check: bool,
     pub suppressed: bool,
+    pub most_common_wrong: Option<WrongAnswer>,
     pub responses: Option<usize>,
     pub percent_correct: Option<u32>,
     pub options: Vec<OptionResult>,
@@ -85,12 +171,14 @@ pub struct MessageResult {
     pub percent: Option<u32>,
 }
 
-/// Computes the class's results; `min_group` is the configured minimum group size.
+/// Computes the class's results; `responses` are the lesson's answers, `before` the answers to
+/// the knowledge checks before it, and `min_group` the configured minimum group size.
 pub fn module_results(
     module: &Module,
     roster: usize,
     attempts: &[AttemptSummary],
     responses: &[ResponseRecord],
+    before: &[ResponseRecord],
     min_group: usize,
 ) -> ModuleResults {
     let min_group = min_group.max(1);
@@ -111,6 +199,27 @@ pub fn module_results(
         .collect();
     let average_score_percent = (scores.len() >= min_group)
         .then(|| (scores.iter().sum::<f64>() * 100.0 / scores.len() as f64).round() as u32);
+    let score_bands = if average_score_percent.is_some() {
+        SCORE_BANDS
+            .iter()
+            .enumerate()
+            .map(|(i, (label, low))| {
+                let high = SCORE_BANDS.get(i + 1).map_or(u32::MAX, |(_, next)| *next);
+                let count = scores
+                    .iter()
+                    .map(|s| (s * 100.0).round() as u32)
+                    .filter(|s| (*low..high).contains(s))
+                    .count();
+                ScoreBand {
+                    label,
+                    count,
+                    percent: percent(count, scores.len()),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     let mut by_step: BTreeMap<&str, Vec<&ResponseRecord>> = BTreeMap::new();
     for response in responses
@@ -125,6 +234,8 @@ pub fn module_results(
 
     let mut questions = Vec::new();
     let mut chats = Vec::new();
+    let mut sorts = Vec::new();
+    let mut replies = Vec::new();
     for step in &module.steps {
         let answers = by_step
             .get(step.id.as_str())
@@ -138,7 +249,20 @@ pub fn module_results(
                 step_id: step.id.clone(),
                 number: questions.len() + 1,
                 prompt: question.prompt.clone(),
+                check: question.check,
                 suppressed: !shown,
+                most_common_wrong: question
+                    .options
+                    .iter()
+                    .filter(|o| !o.correct && shown)
+                    .map(|o| (o, count(&o.id)))
+                    .filter(|(_, chosen)| *chosen > 0)
+                    .max_by_key(|(_, chosen)| *chosen)
+                    .map(|(o, chosen)| WrongAnswer {
+                        text: o.text.clone(),
+                        feedback: o.feedback.clone(),
+                        percent: percent(chosen, n),
+                    }),
                 responses: shown.then_some(n),
                 percent_correct: shown
                     .then(|| percent(answers.iter().filter(|r| r.correct).count(), n)),
@@ -189,9 +313,51 @@ pub fn module_results(
                     })
                     .collect(),
             }),
-            StepKind::Reading(_) | StepKind::Reply(_) | StepKind::Sort(_) => {}
+            StepKind::Sort(sort) => sorts.push(SortResult {
+                step_id: step.id.clone(),
+                title: sort.title.clone(),
+                suppressed: !shown,
+                responses: shown.then_some(n),
+                items: sort
+                    .items
+                    .iter()
+                    .map(|item| SortItemResult {
+                        text: item.text.clone(),
+                        right_box: sort
+                            .buckets
+                            .iter()
+                            .find(|b| b.id == item.bucket)
+                            .map(|b| b.label.clone())
+                            .unwrap_or_default(),
+                        percent_right: shown
+                            .then(|| percent(count(&format!("{}={}", item.id, item.bucket)), n)),
+                    })
+                    .collect(),
+            }),
+            StepKind::Reply(reply) => replies.push(ReplyResult {
+                step_id: step.id.clone(),
+                title: reply.title.clone(),
+                suppressed: !shown,
+                responses: shown.then_some(n),
+                percent_safe: shown
+                    .then(|| percent(answers.iter().filter(|r| r.correct).count(), n)),
+                endings: reply
+                    .nodes
+                    .iter()
+                    .filter_map(|node| {
+                        let ending = node.ending.as_ref()?;
+                        Some(EndingResult {
+                            safe: ending.safe,
+                            feedback: ending.feedback.clone(),
+                            percent: shown.then(|| percent(count(&format!("end={}", node.id)), n)),
+                        })
+                    })
+                    .collect(),
+            }),
+            StepKind::Reading(_) => {}
         }
     }
+    let gain = knowledge_gain(module, &included, responses, before, min_group);
 
     ModuleResults {
         roster,
@@ -202,8 +368,93 @@ pub fn module_results(
         min_group,
         score_suppressed: average_score_percent.is_none(),
         average_score_percent,
+        score_bands,
         questions,
         chats,
+        sorts,
+        replies,
+        gain,
+    }
+}
+
+/// Share correct on the knowledge checks before and after the lesson, over the included
+/// students who answered every check both times. Hidden below the minimum group size.
+fn knowledge_gain(
+    module: &Module,
+    included: &BTreeSet<i32>,
+    after: &[ResponseRecord],
+    before: &[ResponseRecord],
+    min_group: usize,
+) -> GainResult {
+    let checks: Vec<(usize, &crate::curriculum::Step, &str)> = module
+        .steps
+        .iter()
+        .filter_map(|step| match &step.kind {
+            StepKind::Question(q) => Some((step, q)),
+            _ => None,
+        })
+        .enumerate()
+        .filter(|(_, (_, q))| q.check)
+        .map(|(i, (step, q))| (i + 1, step, q.prompt.as_str()))
+        .collect();
+    let answered = |records: &[ResponseRecord], attempt: i32, step: &str| {
+        records
+            .iter()
+            .find(|r| r.attempt_id == attempt && r.step_id == step)
+            .map(|r| r.correct)
+    };
+    let matched: Vec<i32> = included
+        .iter()
+        .copied()
+        .filter(|&a| {
+            !checks.is_empty()
+                && checks.iter().all(|(_, step, _)| {
+                    answered(before, a, &step.id).is_some()
+                        && answered(after, a, &step.id).is_some()
+                })
+        })
+        .collect();
+    let shown = matched.len() >= min_group;
+    let share = |records: &[ResponseRecord], step: &str| {
+        let right = matched
+            .iter()
+            .filter(|&&a| answered(records, a, step) == Some(true))
+            .count();
+        percent(right, matched.len())
+    };
+    let items: Vec<GainItem> = checks
+        .iter()
+        .map(|(number, step, prompt)| {
+            let before_percent = shown.then(|| share(before, &step.id));
+            let after_percent = shown.then(|| share(after, &step.id));
+            GainItem {
+                step_id: step.id.clone(),
+                number: *number,
+                prompt: (*prompt).to_string(),
+                change: before_percent
+                    .zip(after_percent)
+                    .map(|(b, a)| a as i32 - b as i32),
+                before_percent,
+                after_percent,
+            }
+        })
+        .collect();
+    let mean = |pick: fn(&GainItem) -> Option<u32>| {
+        let values: Vec<u32> = items.iter().filter_map(pick).collect();
+        (!values.is_empty())
+            .then(|| (values.iter().sum::<u32>() as f64 / values.len() as f64).round() as u32)
+    };
+    let before_percent = mean(|i| i.before_percent);
+    let after_percent = mean(|i| i.after_percent);
+    GainResult {
+        suppressed: !shown,
+        matched: shown.then_some(matched.len()),
+        change: before_percent
+            .zip(after_percent)
+            .map(|(b, a)| a as i32 - b as i32),
+        before_percent,
+        after_percent,
+        items,
     }
 }
 
@@ -257,6 +508,54 @@ impl ModuleResults {
             &pct(self.average_score_percent),
             note(score_suppressed),
         ])?;
+        for band in &self.score_bands {
+            row([
+                "score band",
+                band.label,
+                "",
+                &band.count.to_string(),
+                &band.percent.to_string(),
+                "",
+            ])?;
+        }
+        let gain = &self.gain;
+        row([
+            "knowledge gain",
+            "students compared",
+            "",
+            &opt(gain.matched),
+            "",
+            note(gain.suppressed),
+        ])?;
+        for (label, value) in [
+            ("before the lesson", gain.before_percent),
+            ("after the lesson", gain.after_percent),
+        ] {
+            row([
+                "knowledge gain",
+                "all checks",
+                label,
+                "",
+                &pct(value),
+                note(gain.suppressed),
+            ])?;
+        }
+        for item in &gain.items {
+            let name = format!("Q{} {}", item.number, item.prompt);
+            for (label, value) in [
+                ("before the lesson", item.before_percent),
+                ("after the lesson", item.after_percent),
+            ] {
+                row([
+                    "knowledge gain",
+                    &name,
+                    label,
+                    "",
+                    &pct(value),
+                    note(gain.suppressed),
+                ])?;
+            }
+        }
         for q in &self.questions {
             let item = format!("Q{} {}", q.number, q.prompt);
             row([
@@ -297,6 +596,36 @@ impl ModuleResults {
                     &opt(m.flagged),
                     &pct(m.percent),
                     note(c.suppressed),
+                ])?;
+            }
+        }
+        for sort in &self.sorts {
+            for item in &sort.items {
+                let answer = format!("{} (right box: {})", item.text, item.right_box);
+                row([
+                    "sort right",
+                    &sort.title,
+                    &answer,
+                    "",
+                    &pct(item.percent_right),
+                    note(sort.suppressed),
+                ])?;
+            }
+        }
+        for reply in &self.replies {
+            for ending in &reply.endings {
+                let answer = format!(
+                    "{} ({})",
+                    ending.feedback,
+                    if ending.safe { "safe" } else { "risky" }
+                );
+                row([
+                    "conversation ending",
+                    &reply.title,
+                    &answer,
+                    "",
+                    &pct(ending.percent),
+                    note(reply.suppressed),
                 ])?;
             }
         }
@@ -437,7 +766,7 @@ contact = "Teacher"
     #[test]
     fn figures_appear_at_the_minimum() {
         let (attempts, responses) = answers(5, 4);
-        let results = module_results(&module(), 7, &attempts, &responses, 5);
+        let results = module_results(&module(), 7, &attempts, &responses, &[], 5);
         assert_eq!(
             (results.finished, results.in_progress, results.not_started),
             (5, 0, 2)
@@ -452,7 +781,7 @@ contact = "Teacher"
     #[test]
     fn figures_below_the_minimum_are_hidden_everywhere() {
         let (attempts, responses) = answers(4, 4);
-        let results = module_results(&module(), 30, &attempts, &responses, 5);
+        let results = module_results(&module(), 30, &attempts, &responses, &[], 5);
         assert_eq!(results.average_score_percent, None);
         let q = &results.questions[0];
         assert!(q.suppressed);
@@ -491,7 +820,7 @@ contact = "Teacher"
             answer: ["true".into()].into(),
             correct: false,
         });
-        let results = module_results(&module(), 5, &attempts, &responses, 5);
+        let results = module_results(&module(), 5, &attempts, &responses, &[], 5);
         assert_eq!(results.questions[0].responses, Some(5));
     }
 
@@ -510,7 +839,7 @@ contact = "Teacher"
             answer: ["true".into()].into(),
             correct: false,
         });
-        let results = module_results(&module(), 8, &attempts, &responses, 5);
+        let results = module_results(&module(), 8, &attempts, &responses, &[], 5);
         assert_eq!(
             (results.finished, results.in_progress, results.included),
             (6, 1, 5)
@@ -536,7 +865,7 @@ contact = "Teacher"
                 .filter(|r| kept.contains(&r.attempt_id))
                 .cloned()
                 .collect();
-            let results = module_results(&module(), 30, &a, &r, min);
+            let results = module_results(&module(), 30, &a, &r, &[], min);
             let q = &results.questions[0];
             (
                 results.average_score_percent,
@@ -551,5 +880,91 @@ contact = "Teacher"
             assert_eq!(report(n), first, "with {n} finished");
         }
         assert_eq!(report(4).0, None);
+    }
+
+    /// Check answers for attempts `0..n`: `right(attempt, step)` decides each.
+    fn check_answers(n: i32, right: impl Fn(i32, &str) -> bool) -> Vec<ResponseRecord> {
+        (0..n)
+            .flat_map(|id| {
+                ["q1", "q2", "q3"].map(|step| ResponseRecord {
+                    attempt_id: id,
+                    step_id: step.into(),
+                    answer: ["x".to_string()].into(),
+                    correct: right(id, step),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn knowledge_gain_compares_the_same_students_before_and_after() {
+        let (attempts, _) = answers(6, 6);
+        let before = check_answers(6, |_, step| step == "q2");
+        let after = check_answers(6, |id, step| step != "q1" || id < 4);
+        let results = module_results(&module(), 6, &attempts, &after, &before, 5);
+        let gain = &results.gain;
+        assert!(!gain.suppressed);
+        assert_eq!(gain.matched, Some(5), "the first whole group of five");
+        let q1 = &gain.items[0];
+        assert_eq!(
+            (q1.before_percent, q1.after_percent, q1.change),
+            (Some(0), Some(80), Some(80))
+        );
+        let q2 = &gain.items[1];
+        assert_eq!(
+            (q2.before_percent, q2.after_percent, q2.change),
+            (Some(100), Some(100), Some(0))
+        );
+        assert_eq!(
+            (gain.before_percent, gain.after_percent),
+            (Some(33), Some(93))
+        );
+    }
+
+    #[test]
+    fn knowledge_gain_is_hidden_until_enough_students_answered_both_times() {
+        let (attempts, _) = answers(5, 5);
+        // One student never answered the checks before the lesson: only four are matched.
+        let before: Vec<ResponseRecord> = check_answers(5, |_, _| false)
+            .into_iter()
+            .filter(|r| r.attempt_id != 2)
+            .collect();
+        let after = check_answers(5, |_, _| true);
+        let results = module_results(&module(), 5, &attempts, &after, &before, 5);
+        assert!(results.gain.suppressed);
+        assert_eq!(results.gain.matched, None);
+        assert!(
+            results
+                .gain
+                .items
+                .iter()
+                .all(|i| i.before_percent.is_none() && i.after_percent.is_none())
+        );
+    }
+
+    #[test]
+    fn the_most_common_wrong_answer_and_score_bands_are_shown_with_the_figures() {
+        let (attempts, responses) = answers(5, 2);
+        let results = module_results(&module(), 5, &attempts, &responses, &[], 5);
+        let wrong = results.questions[0]
+            .most_common_wrong
+            .as_ref()
+            .expect("a wrong answer");
+        assert_eq!((wrong.text.as_str(), wrong.percent), ("True", 60));
+        assert_eq!(wrong.feedback, "No");
+        let bands: Vec<(&str, usize)> = results
+            .score_bands
+            .iter()
+            .map(|b| (b.label, b.count))
+            .collect();
+        assert_eq!(
+            bands,
+            [("0-49%", 3), ("50-69%", 0), ("70-89%", 0), ("90-100%", 2)]
+        );
+
+        let (attempts, responses) = answers(4, 2);
+        let results = module_results(&module(), 5, &attempts, &responses, &[], 5);
+        assert!(results.questions[0].most_common_wrong.is_none());
+        assert!(results.score_bands.is_empty());
     }
 }

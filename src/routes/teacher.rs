@@ -21,7 +21,7 @@ use crate::domain::input::{parse_due_date, parse_name, parse_student_names};
 use crate::domain::percent;
 use crate::domain::results::{AttemptSummary, ModuleResults, ResponseRecord, module_results};
 use crate::error::{AppError, AppResult};
-use crate::views::Page;
+use crate::views::{Page, charts};
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -34,6 +34,8 @@ pub fn routes() -> Vec<Route> {
         unassign,
         results_page,
         results_csv,
+        progress_csv,
+        class_summary,
         module_catalogue,
         module_guide
     ]
@@ -171,22 +173,59 @@ pub(super) struct Progress {
     finished: usize,
     in_progress: usize,
     not_started: usize,
+    /// Students who have not finished although the due date has passed.
+    overdue: usize,
     finished_percent: u32,
     in_progress_percent: u32,
 }
 
 impl Progress {
-    fn of(attempts: &[&attempt::Model], roster: usize) -> Self {
+    fn of(
+        attempts: &[&attempt::Model],
+        roster: usize,
+        due_on: Option<chrono::NaiveDate>,
+        today: chrono::NaiveDate,
+    ) -> Self {
         let finished = attempts.iter().filter(|a| a.finished_at.is_some()).count();
         let in_progress = attempts.len() - finished;
+        let overdue = if due_on.is_some_and(|due| due < today) {
+            roster.saturating_sub(finished)
+        } else {
+            0
+        };
         Self {
             finished,
             in_progress,
             not_started: roster.saturating_sub(attempts.len()),
+            overdue,
             finished_percent: percent(finished, roster),
             in_progress_percent: percent(in_progress, roster),
         }
     }
+}
+
+/// One student's place in one assignment, as the class dashboard shows it.
+fn student_cell(
+    attempt: Option<&attempt::Model>,
+    steps: usize,
+    due_on: Option<chrono::NaiveDate>,
+    today: chrono::NaiveDate,
+) -> serde_json::Value {
+    let finished = attempt.is_some_and(|a| a.finished_at.is_some());
+    let overdue = !finished && due_on.is_some_and(|due| due < today);
+    let (status, label) = match attempt {
+        Some(_) if finished => ("finished", "Finished".to_string()),
+        Some(a) => (
+            "in-progress",
+            format!("In progress ({} of {steps})", a.steps_done),
+        ),
+        None => ("not-started", "Not started".to_string()),
+    };
+    json!({ "status": status, "label": label, "overdue": overdue })
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
 }
 
 #[get("/teacher")]
@@ -334,6 +373,7 @@ async fn class_page(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> 
     let ids: Vec<i32> = assignments.iter().map(|a| a.id).collect();
     let attempts = progress::attempts_for_assignments(&app.db, &ids).await?;
     let class_tier = Tier::parse(&class.tier);
+    let today = today();
     let assignment_rows: Vec<_> = assignments
         .iter()
         .map(|a| {
@@ -349,12 +389,32 @@ async fn class_page(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> 
                 "tier": module.map(|m| m.tier),
                 "other_tier": module.is_some_and(|m| Some(m.tier) != class_tier),
                 "due_on": a.due_on.map(|d| d.to_string()),
-                "progress": Progress::of(&of_this, students.len()),
+                "progress": Progress::of(&of_this, students.len(), a.due_on, today),
             })
         })
         .collect();
     let student_names: Vec<&str> = students.iter().map(|s| s.display_name.as_str()).collect();
+    let grid: Vec<_> = students
+        .iter()
+        .map(|s| {
+            let cells: Vec<_> = assignments
+                .iter()
+                .map(|a| {
+                    let attempt = attempts
+                        .iter()
+                        .find(|t| t.assignment_id == a.id && t.student_id == s.id);
+                    let steps = app
+                        .curriculum
+                        .get(&a.module_slug)
+                        .map_or(0, |m| m.steps.len());
+                    student_cell(attempt, steps, a.due_on, today)
+                })
+                .collect();
+            json!({ "name": s.display_name, "cells": cells })
+        })
+        .collect();
     let context = json!({
+        "grid": grid,
         "class": {
             "id": class.id,
             "name": class.name,
@@ -493,6 +553,9 @@ pub(super) async fn assignment_report<'a>(
     let attempts = progress::attempts_for_assignment(&app.db, assignment.id).await?;
     let attempt_ids: Vec<i32> = attempts.iter().map(|a| a.id).collect();
     let responses = progress::responses_of_attempts(&app.db, &attempt_ids).await?;
+    let before =
+        progress::responses_of_attempts_in_phase(&app.db, &attempt_ids, progress::PHASE_PRE)
+            .await?;
     let summaries: Vec<AttemptSummary> = attempts
         .iter()
         .map(|a| AttemptSummary {
@@ -501,20 +564,20 @@ pub(super) async fn assignment_report<'a>(
             score: a.score_correct.zip(a.score_total),
         })
         .collect();
-    let records: Vec<ResponseRecord> = responses
-        .iter()
-        .map(|r| ResponseRecord {
-            attempt_id: r.attempt_id,
-            step_id: r.step_id.clone(),
-            answer: progress::decode_answer(&r.answer),
-            correct: r.correct,
-        })
-        .collect();
+    let record = |r: &crate::db::entities::response::Model| ResponseRecord {
+        attempt_id: r.attempt_id,
+        step_id: r.step_id.clone(),
+        answer: progress::decode_answer(&r.answer),
+        correct: r.correct,
+    };
+    let records: Vec<ResponseRecord> = responses.iter().map(record).collect();
+    let before: Vec<ResponseRecord> = before.iter().map(record).collect();
     let results = module_results(
         module,
         students.len(),
         &summaries,
         &records,
+        &before,
         app.settings.min_group_size as usize,
     );
     let statuses = students
@@ -553,8 +616,9 @@ async fn results_page(
     let context = json!({
         "class": { "id": class.id, "name": class.name },
         "assignment": { "id": assignment.id, "due_on": assignment.due_on.map(|d| d.to_string()) },
-        "module": { "title": report.module.title, "tier": report.module.tier, "steps": report.module.steps.len() },
+        "module": { "slug": report.module.slug, "title": report.module.title, "tier": report.module.tier, "steps": report.module.steps.len() },
         "results": report.results,
+        "charts": report_charts(&report.results),
         "students": report.students,
     });
     Ok(Page::new(
@@ -563,6 +627,143 @@ async fn results_page(
         context,
     )
     .for_staff(&staff))
+}
+
+/// Every student's status in every assigned module, as CSV: statuses only, never answers.
+#[get("/teacher/classes/<id>/progress.csv")]
+async fn progress_csv(app: &State<App>, staff: Staff, id: i32) -> AppResult<(ContentType, String)> {
+    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let students = classes::students(&app.db, class.id).await?;
+    let assignments = classes::active_assignments(&app.db, class.id).await?;
+    let ids: Vec<i32> = assignments.iter().map(|a| a.id).collect();
+    let attempts = progress::attempts_for_assignments(&app.db, &ids).await?;
+    let today = today();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["student".to_string()];
+    header.extend(assignments.iter().map(|a| {
+        let title = app
+            .curriculum
+            .get(&a.module_slug)
+            .map_or(a.module_slug.as_str(), |m| m.title.as_str());
+        match a.due_on {
+            Some(due) => format!("{title} (due {due})"),
+            None => title.to_string(),
+        }
+    }));
+    writer.write_record(&header).map_err(AppError::internal)?;
+    for student in &students {
+        let mut row = vec![student.display_name.clone()];
+        for a in &assignments {
+            let attempt = attempts
+                .iter()
+                .find(|t| t.assignment_id == a.id && t.student_id == student.id);
+            let steps = app
+                .curriculum
+                .get(&a.module_slug)
+                .map_or(0, |m| m.steps.len());
+            let cell = student_cell(attempt, steps, a.due_on, today);
+            let mut label = cell["label"].as_str().unwrap_or_default().to_string();
+            if cell["overdue"] == json!(true) {
+                label.push_str(", overdue");
+            }
+            row.push(label);
+        }
+        writer.write_record(&row).map_err(AppError::internal)?;
+    }
+    let bytes = writer.into_inner().map_err(AppError::internal)?;
+    Ok((
+        ContentType::CSV,
+        String::from_utf8(bytes).map_err(AppError::internal)?,
+    ))
+}
+
+/// One printable page for the class: each assignment's progress, score and knowledge gain.
+#[get("/teacher/classes/<id>/summary")]
+async fn class_summary(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> {
+    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let assignments = classes::active_assignments(&app.db, class.id).await?;
+    let mut rows = Vec::new();
+    for assignment in &assignments {
+        let report = assignment_report(app, &staff, class.id, assignment.id).await?;
+        let r = &report.results;
+        rows.push(json!({
+            "title": report.module.title,
+            "due_on": assignment.due_on.map(|d| d.to_string()),
+            "finished": r.finished,
+            "in_progress": r.in_progress,
+            "not_started": r.not_started,
+            "roster": r.roster,
+            "finished_percent": percent(r.finished, r.roster),
+            "average": r.average_score_percent,
+            "gain": r.gain,
+            "hardest": r.questions.iter().filter(|q| !q.suppressed).min_by_key(|q| q.percent_correct).map(|q| json!({
+                "number": q.number, "prompt": q.prompt, "percent": q.percent_correct,
+            })),
+        }));
+    }
+    let context = json!({
+        "class": { "id": class.id, "name": class.name, "tier": class.tier },
+        "date": today().to_string(),
+        "min_group": app.settings.min_group_size,
+        "assignments": rows,
+    });
+    Ok(Page::new(
+        "teacher/summary",
+        format!("Summary: {}", class.name),
+        context,
+    )
+    .for_staff(&staff))
+}
+
+/// The charts of a module report; a chart is left out while its figures are suppressed.
+fn report_charts(results: &ModuleResults) -> serde_json::Value {
+    let questions: Vec<(String, u32)> = results
+        .questions
+        .iter()
+        .filter_map(|q| Some((format!("Question {}", q.number), q.percent_correct?)))
+        .collect();
+    let facility = (!questions.is_empty()).then(|| {
+        charts::percent_bars(
+            "facility",
+            "Share of students who answered each question correctly",
+            "One bar per question; the table below each question gives the same figures.",
+            &questions,
+        )
+    });
+    let scores = (!results.score_bands.is_empty()).then(|| {
+        let bands: Vec<(String, u32)> = results
+            .score_bands
+            .iter()
+            .map(|b| (b.label.to_string(), b.percent))
+            .collect();
+        charts::percent_bars(
+            "scores",
+            "Share of students in each first-attempt score band",
+            "One bar per score band; the table next to it gives the same figures.",
+            &bands,
+        )
+    });
+    let gain = (!results.gain.suppressed).then(|| {
+        let items: Vec<(String, u32, u32)> = results
+            .gain
+            .items
+            .iter()
+            .filter_map(|i| {
+                Some((
+                    format!("Question {}", i.number),
+                    i.before_percent?,
+                    i.after_percent?,
+                ))
+            })
+            .collect();
+        charts::before_after(
+            "gain",
+            "Share correct on each knowledge check, before and after the lesson",
+            "Two bars per knowledge check: before the lesson, then after it; the table gives the same figures.",
+            &items,
+        )
+    });
+    json!({ "facility": facility, "scores": scores, "gain": gain })
 }
 
 #[get("/teacher/classes/<id>/assignments/<assignment_id>/results.csv")]

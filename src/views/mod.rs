@@ -6,6 +6,8 @@ use handlebars::Handlebars;
 use rocket::http::{ContentType, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
+pub mod charts;
+
 use rust_embed::Embed;
 use serde::Serialize;
 use serde_json::{Value, json};

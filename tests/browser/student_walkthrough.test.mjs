@@ -618,7 +618,17 @@ test('admin sees the class page, the login cards and the results', async () => {
       assert.match(await page.getByText(/\d+ finished, \d+ in progress/).first().innerText(), /^1 finished/, 'results do not count the finished student');
     }
     await expectHelpLink(page, 'teacher results');
+    // The server runs with a minimum group of one, so the finished student's figures show.
+    assert.ok(await page.locator('svg[role=img] title').count(), 'the report has no chart');
+    assert.ok(await page.getByRole('heading', { name: 'What the class learned' }).count());
     await audit('teacher results', page);
+
+    await visit(page, `${classPath}/summary`);
+    assert.ok(await page.getByRole('heading', { level: 1, name: `${CLASS_NAME}: class summary` }).count());
+    await audit('teacher class summary', page);
+    const csv = await page.request.get(`${classPath}/progress.csv`);
+    assert.equal(csv.status(), 200);
+    assert.match(await csv.text(), new RegExp(`^${STUDENT_NAME},Finished`, 'm'));
 
     await visit(page, '/teacher/modules');
     assert.ok(await page.getByRole('heading', { name: 'Grades 9-12' }).count(), 'the curriculum lists no 9-12 modules');
@@ -647,6 +657,7 @@ test('accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violations', async (
     /\(es, JavaScript off\): done page/,
     /\(es, JavaScript on\): family page/,
     /^9-12 .*JavaScript on\): sort \(after answering\)/,
+    'teacher class summary',
     'teacher curriculum',
     'teacher module guide',
     'help page',

@@ -130,12 +130,20 @@ pub async fn responses_of_attempts(
     db: &impl ConnectionTrait,
     attempt_ids: &[i32],
 ) -> AppResult<Vec<response::Model>> {
+    responses_of_attempts_in_phase(db, attempt_ids, PHASE_MAIN).await
+}
+
+pub async fn responses_of_attempts_in_phase(
+    db: &impl ConnectionTrait,
+    attempt_ids: &[i32],
+    phase: &str,
+) -> AppResult<Vec<response::Model>> {
     if attempt_ids.is_empty() {
         return Ok(Vec::new());
     }
     Ok(response::Entity::find()
         .filter(response::Column::AttemptId.is_in(attempt_ids.iter().copied()))
-        .filter(response::Column::Phase.eq(PHASE_MAIN))
+        .filter(response::Column::Phase.eq(phase))
         .order_by_asc(response::Column::Id)
         .all(db)
         .await?)

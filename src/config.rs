@@ -19,6 +19,9 @@ pub struct Settings {
     pub database_url: Option<String>,
     #[serde(default = "default_min_group_size")]
     pub min_group_size: u32,
+    /// The same for school, district and partner reports, which span many classes.
+    #[serde(default = "default_rollup_min_group_size")]
+    pub rollup_min_group_size: u32,
     #[serde(default)]
     pub secure_cookies: bool,
     #[serde(default)]
@@ -52,6 +55,10 @@ pub struct HelpContact {
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
+}
+
+fn default_rollup_min_group_size() -> u32 {
+    10
 }
 
 fn default_min_group_size() -> u32 {

@@ -4,6 +4,7 @@
 pub mod codes;
 pub mod input;
 pub mod results;
+pub mod rollup;
 pub mod scoring;
 
 /// `part` as a whole-number percentage of `whole`, rounded; 0 when `whole` is 0.

@@ -379,7 +379,7 @@ pub fn module_results(
 
 /// Share correct on the knowledge checks before and after the lesson, over the included
 /// students who answered every check both times. Hidden below the minimum group size.
-fn knowledge_gain(
+pub(crate) fn knowledge_gain(
     module: &Module,
     included: &BTreeSet<i32>,
     after: &[ResponseRecord],
@@ -397,36 +397,42 @@ fn knowledge_gain(
         .filter(|(_, (_, q))| q.check)
         .map(|(i, (step, q))| (i + 1, step, q.prompt.as_str()))
         .collect();
-    let answered = |records: &[ResponseRecord], attempt: i32, step: &str| {
+    // Indexed once: roll-ups pass the answers of thousands of students.
+    type Index = std::collections::HashMap<(i32, String), bool>;
+    let index = |records: &[ResponseRecord]| -> Index {
         records
             .iter()
-            .find(|r| r.attempt_id == attempt && r.step_id == step)
-            .map(|r| r.correct)
+            .filter(|r| included.contains(&r.attempt_id))
+            .map(|r| ((r.attempt_id, r.step_id.clone()), r.correct))
+            .collect()
     };
+    let (before_index, after_index) = (index(before), index(after));
+    let answered =
+        |index: &Index, attempt: i32, step: &str| index.get(&(attempt, step.to_string())).copied();
     let matched: Vec<i32> = included
         .iter()
         .copied()
         .filter(|&a| {
             !checks.is_empty()
                 && checks.iter().all(|(_, step, _)| {
-                    answered(before, a, &step.id).is_some()
-                        && answered(after, a, &step.id).is_some()
+                    answered(&before_index, a, &step.id).is_some()
+                        && answered(&after_index, a, &step.id).is_some()
                 })
         })
         .collect();
     let shown = matched.len() >= min_group;
-    let share = |records: &[ResponseRecord], step: &str| {
+    let share = |index: &Index, step: &str| {
         let right = matched
             .iter()
-            .filter(|&&a| answered(records, a, step) == Some(true))
+            .filter(|&&a| answered(index, a, step) == Some(true))
             .count();
         percent(right, matched.len())
     };
     let items: Vec<GainItem> = checks
         .iter()
         .map(|(number, step, prompt)| {
-            let before_percent = shown.then(|| share(before, &step.id));
-            let after_percent = shown.then(|| share(after, &step.id));
+            let before_percent = shown.then(|| share(&before_index, &step.id));
+            let after_percent = shown.then(|| share(&after_index, &step.id));
             GainItem {
                 step_id: step.id.clone(),
                 number: *number,
@@ -966,5 +972,60 @@ contact = "Teacher"
         let results = module_results(&module(), 5, &attempts, &responses, &[], 5);
         assert!(results.questions[0].most_common_wrong.is_none());
         assert!(results.score_bands.is_empty());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn attempts_and_answers(rights: &[bool]) -> (Vec<AttemptSummary>, Vec<ResponseRecord>) {
+            let attempts = (0..rights.len() as i32)
+                .map(|id| AttemptSummary {
+                    attempt_id: id,
+                    finished_at: Some(finished_at(id)),
+                    score: Some((i32::from(rights[id as usize]), 1)),
+                })
+                .collect();
+            let responses = rights
+                .iter()
+                .enumerate()
+                .map(|(id, right)| ResponseRecord {
+                    attempt_id: id as i32,
+                    step_id: "q1".into(),
+                    answer: [if *right { "false" } else { "true" }.to_string()].into(),
+                    correct: *right,
+                })
+                .collect();
+            (attempts, responses)
+        }
+
+        proptest! {
+            /// One more student finishing changes no figure unless it completes a whole group,
+            /// so comparing reports over time never isolates one student's answers.
+            #[test]
+            fn one_more_finisher_changes_nothing_until_a_group_is_complete(
+                rights in prop::collection::vec(any::<bool>(), 0..40),
+                min_group in 1usize..10,
+            ) {
+                let (attempts, responses) = attempts_and_answers(&rights);
+                let module = module();
+                let n = rights.len();
+                let before = module_results(&module, 50, &attempts[..n.saturating_sub(1)], &responses, &[], min_group);
+                let after = module_results(&module, 50, &attempts, &responses, &[], min_group);
+                prop_assert!(after.included.is_multiple_of(min_group));
+                prop_assert!(after.included <= n && n - after.included < min_group);
+                if !n.is_multiple_of(min_group) {
+                    prop_assert_eq!(before.included, after.included);
+                    prop_assert_eq!(before.average_score_percent, after.average_score_percent);
+                    prop_assert_eq!(&before.questions[0].percent_correct, &after.questions[0].percent_correct);
+                }
+                for q in &after.questions {
+                    prop_assert_eq!(q.suppressed, q.responses.is_none());
+                    if let Some(responses) = q.responses {
+                        prop_assert!(responses >= min_group);
+                    }
+                }
+            }
+        }
     }
 }

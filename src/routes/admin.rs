@@ -1,4 +1,5 @@
-//! Administrator pages: teacher accounts.
+//! Administrator pages: staff accounts (teachers, school administrators, partners), schools,
+//! and which schools share their aggregate reports with which partner.
 
 use rocket::form::FromForm;
 use rocket::response::Redirect;
@@ -9,14 +10,24 @@ use crate::App;
 use crate::auth::csrf::Checked;
 use crate::auth::{Admin, passwords};
 use crate::csrf_form;
-use crate::db::entities::user::ROLE_TEACHER;
+use crate::db::entities::user::{
+    ROLE_ADMIN, ROLE_PARTNER, ROLE_SCHOOL_ADMIN, ROLE_TEACHER, STAFF_ROLES,
+};
 use crate::db::queries::staff::{self, NewStaff};
 use crate::domain::input::{parse_email, parse_name};
 use crate::error::{AppError, AppResult};
 use crate::views::Page;
 
 pub fn routes() -> Vec<Route> {
-    routes![teachers, create_teacher, set_active]
+    routes![
+        teachers,
+        create_teacher,
+        set_active,
+        schools,
+        create_school,
+        grant,
+        revoke
+    ]
 }
 
 #[derive(FromForm)]
@@ -25,6 +36,21 @@ struct NewTeacherForm {
     name: String,
     email: String,
     password: String,
+    #[field(default = String::from(ROLE_TEACHER))]
+    role: String,
+    school_id: Option<i32>,
+}
+
+#[derive(FromForm)]
+struct NewSchoolForm {
+    csrf_token: String,
+    name: String,
+}
+
+#[derive(FromForm)]
+struct GrantForm {
+    csrf_token: String,
+    partner_id: i32,
 }
 
 #[derive(FromForm)]
@@ -33,11 +59,25 @@ struct ActiveForm {
     active: bool,
 }
 
-csrf_form!(NewTeacherForm, ActiveForm);
+csrf_form!(NewTeacherForm, ActiveForm, NewSchoolForm, GrantForm);
+
+fn role_label(role: &str) -> &'static str {
+    match role {
+        ROLE_ADMIN => "Administrator (everything)",
+        ROLE_SCHOOL_ADMIN => "School administrator (all classes of one school)",
+        ROLE_PARTNER => "Prevention partner (aggregates of schools that grant access)",
+        _ => "Teacher",
+    }
+}
 
 #[get("/admin/teachers")]
 async fn teachers(app: &State<App>, admin: Admin) -> AppResult<Page> {
     let users = staff::list(&app.db).await?;
+    let schools = staff::schools(&app.db).await?;
+    let school_name = |id: Option<i32>| {
+        id.and_then(|id| schools.iter().find(|s| s.id == id))
+            .map(|s| s.name.clone())
+    };
     let rows: Vec<_> = users
         .iter()
         .map(|u| {
@@ -45,16 +85,30 @@ async fn teachers(app: &State<App>, admin: Admin) -> AppResult<Page> {
                 "id": u.id,
                 "name": u.display_name,
                 "email": u.email,
-                "role": u.role,
+                "role": role_label(&u.role),
+                "school": school_name(u.school_id),
                 "disabled": u.disabled,
                 "is_self": u.id == admin.0.user.id,
             })
         })
         .collect();
+    let roles: Vec<_> = STAFF_ROLES
+        .iter()
+        .map(|r| json!({ "value": r, "label": role_label(r) }))
+        .collect();
+    let school_choices: Vec<_> = schools
+        .iter()
+        .map(|s| json!({ "id": s.id, "name": s.name }))
+        .collect();
     Ok(Page::new(
         "admin/teachers",
         "Staff accounts",
-        json!({ "users": rows, "min_password": passwords::MIN_LENGTH }),
+        json!({
+            "users": rows,
+            "roles": roles,
+            "schools": school_choices,
+            "min_password": passwords::MIN_LENGTH,
+        }),
     )
     .for_staff(&admin.0))
 }
@@ -71,24 +125,45 @@ async fn create_teacher(
     let display_name = parse_name(&form.name, "name", 100).map_err(AppError::BadRequest)?;
     let email = parse_email(&form.email).map_err(AppError::BadRequest)?;
     passwords::check_strength(&form.password).map_err(AppError::BadRequest)?;
+    let role = STAFF_ROLES
+        .into_iter()
+        .find(|r| *r == form.role)
+        .ok_or_else(|| {
+            AppError::bad_request(format!(
+                "{:?} is not a role: choose teacher, school administrator, administrator or partner.",
+                form.role
+            ))
+        })?;
+    // Partners belong to no school: they see the schools that grant them access.
+    let school_id = match (role, form.school_id) {
+        (ROLE_PARTNER, _) => None,
+        (_, Some(id)) => Some(
+            staff::find_school(&app.db, id)
+                .await?
+                .ok_or_else(|| AppError::bad_request("That school does not exist."))?
+                .id,
+        ),
+        (_, None) => admin.0.user.school_id,
+    };
     let password_hash = passwords::hash(form.password)
         .await
         .map_err(AppError::internal)?;
     let user = staff::create(
         &app.db,
         NewStaff {
-            school_id: admin.0.user.school_id,
+            school_id,
             email,
             display_name,
             password_hash,
-            role: ROLE_TEACHER,
+            role,
         },
     )
     .await?;
     tracing::info!(
         admin_id = admin.0.user.id,
         user_id = user.id,
-        "teacher account created"
+        role,
+        "staff account created"
     );
     Ok(Redirect::to(uri!(teachers)))
 }
@@ -117,4 +192,104 @@ async fn set_active(
         "staff account status changed"
     );
     Ok(Redirect::to(uri!(teachers)))
+}
+
+#[get("/admin/schools")]
+async fn schools(app: &State<App>, admin: Admin) -> AppResult<Page> {
+    let schools = staff::schools(&app.db).await?;
+    let partners: Vec<_> = staff::list(&app.db)
+        .await?
+        .into_iter()
+        .filter(|u| u.role == ROLE_PARTNER)
+        .collect();
+    let grants = staff::partner_grants(&app.db).await?;
+    let rows: Vec<_> = schools
+        .iter()
+        .map(|school| {
+            let granted: Vec<_> = partners
+                .iter()
+                .filter(|p| {
+                    grants
+                        .iter()
+                        .any(|g| g.school_id == school.id && g.partner_id == p.id)
+                })
+                .map(|p| json!({ "id": p.id, "name": p.display_name }))
+                .collect();
+            let others: Vec<_> = partners
+                .iter()
+                .filter(|p| {
+                    !grants
+                        .iter()
+                        .any(|g| g.school_id == school.id && g.partner_id == p.id)
+                })
+                .map(|p| json!({ "id": p.id, "name": p.display_name }))
+                .collect();
+            json!({ "id": school.id, "name": school.name, "partners": granted, "others": others })
+        })
+        .collect();
+    Ok(Page::new("admin/schools", "Schools", json!({ "schools": rows })).for_staff(&admin.0))
+}
+
+#[post("/admin/schools", data = "<form>")]
+async fn create_school(
+    app: &State<App>,
+    admin: Admin,
+    form: Checked<NewSchoolForm>,
+) -> AppResult<Redirect> {
+    let name = parse_name(&form.0.name, "school name", 200).map_err(AppError::BadRequest)?;
+    let school = staff::create_school(&app.db, &name).await?;
+    tracing::info!(
+        admin_id = admin.0.user.id,
+        school_id = school.id,
+        "school created"
+    );
+    Ok(Redirect::to(uri!(schools)))
+}
+
+async fn partner_and_school(app: &App, partner_id: i32, school_id: i32) -> AppResult<()> {
+    let partner = staff::find(&app.db, partner_id).await?;
+    if partner.is_none_or(|p| p.role != ROLE_PARTNER) {
+        return Err(AppError::bad_request("Choose a partner account."));
+    }
+    staff::find_school(&app.db, school_id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(())
+}
+
+/// The school shares its aggregate reports (never a class or a student) with the partner.
+#[post("/admin/schools/<school_id>/partners", data = "<form>")]
+async fn grant(
+    app: &State<App>,
+    admin: Admin,
+    school_id: i32,
+    form: Checked<GrantForm>,
+) -> AppResult<Redirect> {
+    partner_and_school(app, form.0.partner_id, school_id).await?;
+    staff::grant_partner(&app.db, form.0.partner_id, school_id).await?;
+    tracing::info!(
+        admin_id = admin.0.user.id,
+        partner_id = form.0.partner_id,
+        school_id,
+        "partner access granted"
+    );
+    Ok(Redirect::to(uri!(schools)))
+}
+
+#[post("/admin/schools/<school_id>/partners/remove", data = "<form>")]
+async fn revoke(
+    app: &State<App>,
+    admin: Admin,
+    school_id: i32,
+    form: Checked<GrantForm>,
+) -> AppResult<Redirect> {
+    partner_and_school(app, form.0.partner_id, school_id).await?;
+    staff::revoke_partner(&app.db, form.0.partner_id, school_id).await?;
+    tracing::info!(
+        admin_id = admin.0.user.id,
+        partner_id = form.0.partner_id,
+        school_id,
+        "partner access revoked"
+    );
+    Ok(Redirect::to(uri!(schools)))
 }

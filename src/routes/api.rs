@@ -278,7 +278,7 @@ fn list_modules(app: &State<App>, _caller: ApiStaff) -> Json<Value> {
 #[utoipa::path(get, path = "/api/v1/classes", responses((status = 200, body = [ClassJson])))]
 #[get("/api/v1/classes")]
 async fn list_classes(app: &State<App>, caller: ApiStaff) -> ApiResult {
-    let list = classes::visible_to(&app.db, &caller.0.user, caller.0.is_admin()).await?;
+    let list = classes::visible_to(&app.db, &caller.0.user).await?;
     Ok(data(list.iter().map(ClassJson::from).collect::<Vec<_>>()))
 }
 
@@ -302,7 +302,7 @@ async fn create_class(
     responses((status = 200, body = ClassJson), (status = 404, body = ErrorEnvelope)))]
 #[get("/api/v1/classes/<id>")]
 async fn get_class(app: &State<App>, caller: ApiStaff, id: i32) -> ApiResult {
-    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
+    let class = classes::class_for(&app.db, &caller.0.user, id).await?;
     Ok(data(ClassJson::from(&class)))
 }
 
@@ -310,7 +310,7 @@ async fn get_class(app: &State<App>, caller: ApiStaff, id: i32) -> ApiResult {
     responses((status = 200, body = [StudentJson]), (status = 404, body = ErrorEnvelope)))]
 #[get("/api/v1/classes/<id>/students")]
 async fn list_students(app: &State<App>, caller: ApiStaff, id: i32) -> ApiResult {
-    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
+    let class = classes::class_for(&app.db, &caller.0.user, id).await?;
     let students = classes::students(&app.db, class.id).await?;
     Ok(data(
         students.iter().map(StudentJson::from).collect::<Vec<_>>(),
@@ -327,7 +327,7 @@ async fn add_students(
     id: i32,
     body: ApiJson<NewStudents>,
 ) -> AppResult<(Status, Json<Value>)> {
-    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
+    let class = classes::class_for(&app.db, &caller.0.user, id).await?;
     if body.0.names.len() > 100 {
         return Err(AppError::bad_request("Add at most 100 students at a time."));
     }
@@ -342,7 +342,7 @@ async fn add_students(
     responses((status = 200, body = [AssignmentJson]), (status = 404, body = ErrorEnvelope)))]
 #[get("/api/v1/classes/<id>/assignments")]
 async fn list_assignments(app: &State<App>, caller: ApiStaff, id: i32) -> ApiResult {
-    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
+    let class = classes::class_for(&app.db, &caller.0.user, id).await?;
     let list = classes::active_assignments(&app.db, class.id).await?;
     Ok(data(
         list.iter().map(AssignmentJson::from).collect::<Vec<_>>(),
@@ -359,7 +359,7 @@ async fn create_assignment(
     id: i32,
     body: ApiJson<NewAssignment>,
 ) -> AppResult<(Status, Json<Value>)> {
-    let class = classes::class_for(&app.db, &caller.0.user, caller.0.is_admin(), id).await?;
+    let class = classes::class_for(&app.db, &caller.0.user, id).await?;
     let assignment = assign_module(
         app,
         &class,
@@ -380,14 +380,8 @@ async fn delete_assignment(
     id: i32,
     assignment_id: i32,
 ) -> AppResult<Status> {
-    let (_, assignment) = classes::class_and_assignment(
-        &app.db,
-        &caller.0.user,
-        caller.0.is_admin(),
-        id,
-        assignment_id,
-    )
-    .await?;
+    let (_, assignment) =
+        classes::class_and_assignment(&app.db, &caller.0.user, id, assignment_id).await?;
     classes::unassign(&app.db, assignment).await?;
     Ok(Status::NoContent)
 }

@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod assets;
 mod public;
+mod reports;
 mod staff;
 mod student;
 mod teacher;
@@ -26,6 +27,7 @@ pub fn routes() -> Vec<Route> {
         staff::routes(),
         admin::routes(),
         teacher::routes(),
+        reports::routes(),
         student::routes(),
         api::routes(),
     ]

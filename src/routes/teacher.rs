@@ -14,6 +14,7 @@ use crate::auth::Staff;
 use crate::auth::csrf::Checked;
 use crate::csrf_form;
 use crate::curriculum::{Language, Module, Tier};
+use crate::db::entities::user::ROLE_PARTNER;
 use crate::db::entities::{assignment, attempt, class, student};
 use crate::db::queries::{classes, progress, staff as staff_queries};
 use crate::domain::codes::JoinCode;
@@ -85,6 +86,11 @@ pub(super) async fn new_class(
     tier: &str,
     language: &str,
 ) -> AppResult<class::Model> {
+    if staff.user.role == ROLE_PARTNER {
+        return Err(AppError::Forbidden(
+            "Partner accounts see reports across schools; they do not have classes.".into(),
+        ));
+    }
     let name = parse_name(name, "class name", 100).map_err(AppError::BadRequest)?;
     let tier = parse_tier(tier)?;
     let language = Language::parse(language).ok_or_else(|| {
@@ -229,8 +235,12 @@ fn today() -> chrono::NaiveDate {
 }
 
 #[get("/teacher")]
-async fn dashboard(app: &State<App>, staff: Staff) -> AppResult<Page> {
-    let classes = classes::visible_to(&app.db, &staff.user, staff.is_admin()).await?;
+async fn dashboard(app: &State<App>, staff: Staff) -> AppResult<rocket::Either<Redirect, Page>> {
+    if staff.user.role == ROLE_PARTNER {
+        // Partners have no classes; their page is the roll-up report.
+        return Ok(rocket::Either::Left(Redirect::to("/reports")));
+    }
+    let classes = classes::visible_to(&app.db, &staff.user).await?;
     let rows: Vec<_> = classes
         .iter()
         .map(|c| json!({ "id": c.id, "name": c.name, "tier": c.tier, "code": display_code(&c.join_code) }))
@@ -243,12 +253,14 @@ async fn dashboard(app: &State<App>, staff: Staff) -> AppResult<Page> {
         .iter()
         .map(|l| json!({ "value": l.code(), "label": l.name() }))
         .collect();
-    Ok(Page::new(
-        "teacher/dashboard",
-        "Your classes",
-        json!({ "classes": rows, "tiers": tiers, "languages": languages }),
-    )
-    .for_staff(&staff))
+    Ok(rocket::Either::Right(
+        Page::new(
+            "teacher/dashboard",
+            "Your classes",
+            json!({ "classes": rows, "tiers": tiers, "languages": languages }),
+        )
+        .for_staff(&staff),
+    ))
 }
 
 /// Every module by grade band, so that teachers can choose and prepare.
@@ -367,7 +379,7 @@ async fn create_class(
 
 #[get("/teacher/classes/<id>")]
 async fn class_page(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> {
-    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let class = classes::class_for(&app.db, &staff.user, id).await?;
     let students = classes::students(&app.db, class.id).await?;
     let assignments = classes::active_assignments(&app.db, class.id).await?;
     let ids: Vec<i32> = assignments.iter().map(|a| a.id).collect();
@@ -437,7 +449,7 @@ async fn add_students(
     id: i32,
     form: Checked<StudentsForm>,
 ) -> AppResult<Redirect> {
-    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let class = classes::class_for(&app.db, &staff.user, id).await?;
     let names = parse_student_names(&form.0.names).map_err(AppError::BadRequest)?;
     new_students(app, &class, &names).await?;
     Ok(Redirect::to(uri!(class_page(class.id))))
@@ -451,7 +463,7 @@ async fn login_cards(
     id: i32,
     host: RequestHost,
 ) -> AppResult<Page> {
-    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let class = classes::class_for(&app.db, &staff.user, id).await?;
     let students = classes::students(&app.db, class.id).await?;
     let cards: Vec<_> = students
         .iter()
@@ -478,7 +490,7 @@ async fn assign(
     id: i32,
     form: Checked<AssignForm>,
 ) -> AppResult<Redirect> {
-    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let class = classes::class_for(&app.db, &staff.user, id).await?;
     assign_module(app, &class, &form.0.module, &form.0.due_on).await?;
     Ok(Redirect::to(uri!(class_page(class.id))))
 }
@@ -496,8 +508,7 @@ async fn unassign(
 ) -> AppResult<Redirect> {
     let _ = form;
     let (class, assignment) =
-        classes::class_and_assignment(&app.db, &staff.user, staff.is_admin(), id, assignment_id)
-            .await?;
+        classes::class_and_assignment(&app.db, &staff.user, id, assignment_id).await?;
     classes::unassign(&app.db, assignment).await?;
     Ok(Redirect::to(uri!(class_page(class.id))))
 }
@@ -535,14 +546,8 @@ pub(super) async fn assignment_report<'a>(
     class_id: i32,
     assignment_id: i32,
 ) -> AppResult<Report<'a>> {
-    let (class, assignment) = classes::class_and_assignment(
-        &app.db,
-        &staff.user,
-        staff.is_admin(),
-        class_id,
-        assignment_id,
-    )
-    .await?;
+    let (class, assignment) =
+        classes::class_and_assignment(&app.db, &staff.user, class_id, assignment_id).await?;
     let module = app.curriculum.get(&assignment.module_slug).ok_or_else(|| {
         AppError::NotFound(format!(
             "The module {:?} is no longer in the curriculum.",
@@ -632,7 +637,7 @@ async fn results_page(
 /// Every student's status in every assigned module, as CSV: statuses only, never answers.
 #[get("/teacher/classes/<id>/progress.csv")]
 async fn progress_csv(app: &State<App>, staff: Staff, id: i32) -> AppResult<(ContentType, String)> {
-    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let class = classes::class_for(&app.db, &staff.user, id).await?;
     let students = classes::students(&app.db, class.id).await?;
     let assignments = classes::active_assignments(&app.db, class.id).await?;
     let ids: Vec<i32> = assignments.iter().map(|a| a.id).collect();
@@ -680,7 +685,7 @@ async fn progress_csv(app: &State<App>, staff: Staff, id: i32) -> AppResult<(Con
 /// One printable page for the class: each assignment's progress, score and knowledge gain.
 #[get("/teacher/classes/<id>/summary")]
 async fn class_summary(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> {
-    let class = classes::class_for(&app.db, &staff.user, staff.is_admin(), id).await?;
+    let class = classes::class_for(&app.db, &staff.user, id).await?;
     let assignments = classes::active_assignments(&app.db, class.id).await?;
     let mut rows = Vec::new();
     for assignment in &assignments {

@@ -17,6 +17,7 @@ use crate::App;
 use crate::auth::Staff;
 use crate::auth::csrf::token_for;
 use crate::curriculum::Language;
+use crate::db::entities::user::{ROLE_ADMIN, ROLE_PARTNER, ROLE_SCHOOL_ADMIN};
 use crate::i18n::language_of;
 
 #[derive(Embed)]
@@ -60,6 +61,10 @@ impl Views {
 pub struct Viewer {
     pub staff: bool,
     pub admin: bool,
+    /// May open reports across classes (administrators and partners).
+    pub reports: bool,
+    /// A partner sees aggregates only: no classes.
+    pub partner: bool,
     pub student: bool,
     pub name: String,
 }
@@ -69,6 +74,9 @@ impl Viewer {
         Self {
             staff: true,
             admin: staff.is_admin(),
+            reports: [ROLE_ADMIN, ROLE_SCHOOL_ADMIN, ROLE_PARTNER]
+                .contains(&staff.user.role.as_str()),
+            partner: staff.user.role == ROLE_PARTNER,
             student: false,
             name: staff.user.display_name.clone(),
         }

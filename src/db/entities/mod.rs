@@ -4,6 +4,7 @@
 pub mod assignment;
 pub mod attempt;
 pub mod class;
+pub mod partner_school;
 pub mod response;
 pub mod school;
 pub mod student;

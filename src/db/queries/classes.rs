@@ -10,6 +10,7 @@ use sea_orm::{
 
 use super::{conflict_or, is_unique_violation, now};
 use crate::curriculum::{Language, Tier};
+use crate::db::entities::user::{ROLE_ADMIN, ROLE_PARTNER, ROLE_SCHOOL_ADMIN};
 use crate::db::entities::{assignment, class, student, user};
 use crate::domain::codes::random_hex;
 use crate::domain::codes::{JoinCode, generate_secret};
@@ -24,7 +25,7 @@ pub async fn create(
     language: Language,
 ) -> AppResult<class::Model> {
     let taken = || async {
-        let existing = visible_to(db, teacher, false).await?;
+        let existing = owned_by(db, teacher.id).await?;
         Ok::<_, AppError>(
             existing
                 .iter()
@@ -67,16 +68,59 @@ pub async fn create(
 }
 
 /// The classes a staff member can see: their own, or every class for an administrator.
+/// Which classes a staff member may open, by role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClassScope {
+    All,
+    School(i32),
+    Own(i32),
+    /// Partners see aggregates only, never a class.
+    NoClasses,
+}
+
+impl ClassScope {
+    pub fn of(staff: &user::Model) -> Self {
+        match staff.role.as_str() {
+            ROLE_ADMIN => ClassScope::All,
+            ROLE_SCHOOL_ADMIN => staff
+                .school_id
+                .map_or(ClassScope::NoClasses, ClassScope::School),
+            ROLE_PARTNER => ClassScope::NoClasses,
+            _ => ClassScope::Own(staff.id),
+        }
+    }
+
+    pub fn allows(self, class: &class::Model) -> bool {
+        match self {
+            ClassScope::All => true,
+            ClassScope::School(school) => class.school_id == school,
+            ClassScope::Own(teacher) => class.teacher_id == teacher,
+            ClassScope::NoClasses => false,
+        }
+    }
+}
+
+/// The classes a staff member may open, by name.
 pub async fn visible_to(
     db: &impl ConnectionTrait,
     staff: &user::Model,
-    is_admin: bool,
 ) -> AppResult<Vec<class::Model>> {
-    let mut query = class::Entity::find().order_by_asc(class::Column::Name);
-    if !is_admin {
-        query = query.filter(class::Column::TeacherId.eq(staff.id));
-    }
+    let query = class::Entity::find().order_by_asc(class::Column::Name);
+    let query = match ClassScope::of(staff) {
+        ClassScope::All => query,
+        ClassScope::School(school) => query.filter(class::Column::SchoolId.eq(school)),
+        ClassScope::Own(teacher) => query.filter(class::Column::TeacherId.eq(teacher)),
+        ClassScope::NoClasses => return Ok(Vec::new()),
+    };
     Ok(query.all(db).await?)
+}
+
+/// A teacher's own classes, whatever else their role lets them see.
+pub async fn owned_by(db: &impl ConnectionTrait, teacher_id: i32) -> AppResult<Vec<class::Model>> {
+    Ok(class::Entity::find()
+        .filter(class::Column::TeacherId.eq(teacher_id))
+        .all(db)
+        .await?)
 }
 
 /// A class the staff member may see, or "not found" (never "forbidden", which would confirm
@@ -84,11 +128,10 @@ pub async fn visible_to(
 pub async fn class_for(
     db: &impl ConnectionTrait,
     staff: &user::Model,
-    is_admin: bool,
     id: i32,
 ) -> AppResult<class::Model> {
     match class::Entity::find_by_id(id).one(db).await? {
-        Some(class) if is_admin || class.teacher_id == staff.id => Ok(class),
+        Some(class) if ClassScope::of(staff).allows(&class) => Ok(class),
         _ => Err(AppError::not_found()),
     }
 }
@@ -97,11 +140,10 @@ pub async fn class_for(
 pub async fn class_and_assignment(
     db: &impl ConnectionTrait,
     staff: &user::Model,
-    is_admin: bool,
     class_id: i32,
     assignment_id: i32,
 ) -> AppResult<(class::Model, assignment::Model)> {
-    let class = class_for(db, staff, is_admin, class_id).await?;
+    let class = class_for(db, staff, class_id).await?;
     let assignment = assignment_in_class(db, class.id, assignment_id).await?;
     Ok((class, assignment))
 }

@@ -3,6 +3,7 @@
 
 pub mod classes;
 pub mod progress;
+pub mod reports;
 pub mod staff;
 
 use sea_orm::{DbErr, SqlErr};

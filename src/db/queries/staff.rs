@@ -7,7 +7,7 @@ use sea_orm::{
 
 use super::{conflict_or, now};
 use crate::db::entities::user::ROLE_ADMIN;
-use crate::db::entities::{school, user};
+use crate::db::entities::{partner_school, school, user};
 use crate::domain::codes::random_hex;
 use crate::error::{AppError, AppResult};
 
@@ -42,6 +42,79 @@ pub async fn create_school(db: &impl ConnectionTrait, name: &str) -> AppResult<s
     }
     .insert(db)
     .await?)
+}
+
+pub async fn schools(db: &impl ConnectionTrait) -> AppResult<Vec<school::Model>> {
+    Ok(school::Entity::find()
+        .order_by_asc(school::Column::Name)
+        .all(db)
+        .await?)
+}
+
+pub async fn find_school(db: &impl ConnectionTrait, id: i32) -> AppResult<Option<school::Model>> {
+    Ok(school::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Every (partner, school) grant.
+pub async fn partner_grants(db: &impl ConnectionTrait) -> AppResult<Vec<partner_school::Model>> {
+    Ok(partner_school::Entity::find()
+        .order_by_asc(partner_school::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The schools whose aggregate reports a partner may see.
+pub async fn schools_granted_to(db: &impl ConnectionTrait, partner_id: i32) -> AppResult<Vec<i32>> {
+    Ok(partner_school::Entity::find()
+        .filter(partner_school::Column::PartnerId.eq(partner_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| g.school_id)
+        .collect())
+}
+
+/// Grants a partner a school's aggregates; granting twice changes nothing.
+pub async fn grant_partner(
+    db: &impl ConnectionTrait,
+    partner_id: i32,
+    school_id: i32,
+) -> AppResult<()> {
+    let exists = partner_school::Entity::find()
+        .filter(partner_school::Column::PartnerId.eq(partner_id))
+        .filter(partner_school::Column::SchoolId.eq(school_id))
+        .one(db)
+        .await?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    let inserted = partner_school::ActiveModel {
+        partner_id: Set(partner_id),
+        school_id: Set(school_id),
+        granted_at: Set(now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if super::is_unique_violation(&e) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn revoke_partner(
+    db: &impl ConnectionTrait,
+    partner_id: i32,
+    school_id: i32,
+) -> AppResult<()> {
+    partner_school::Entity::delete_many()
+        .filter(partner_school::Column::PartnerId.eq(partner_id))
+        .filter(partner_school::Column::SchoolId.eq(school_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn find_by_email(

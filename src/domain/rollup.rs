@@ -1,0 +1,428 @@
+//! Roll-up reports across classes and schools: participation, completion, average score and
+//! knowledge gain per school and module, for school administrators, the district and
+//! prevention partners. The rule of the class report holds here with a larger group
+//! (`rollup_min_group_size`, 10 by default): counts appear only for groups of at least that many
+//! students, and figures cover whole groups of finished students in finishing order, so two
+//! reports differ by a whole group or not at all. Periods are fixed (school years and terms),
+//! never arbitrary dates, so that no two windows can be slid against each other to single out
+//! a student.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use serde::Serialize;
+
+use super::percent;
+use super::results::{GainResult, ResponseRecord, knowledge_gain};
+use crate::curriculum::Module;
+
+/// A school year runs from August 1 to July 31; its fall term ends December 31.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    All,
+    SchoolYear(i32),
+    Fall(i32),
+    Spring(i32),
+}
+
+impl Period {
+    /// `all`, `2026-27`, `2026-27-fall` or `2026-27-spring`.
+    pub fn parse(value: &str) -> Option<Self> {
+        let value = value.trim();
+        if value.is_empty() || value == "all" {
+            return Some(Period::All);
+        }
+        let (year, term) = match value.split_once("-fall") {
+            Some((year, "")) => (year, "fall"),
+            _ => match value.split_once("-spring") {
+                Some((year, "")) => (year, "spring"),
+                _ => (value, ""),
+            },
+        };
+        let (start, end) = year.split_once('-')?;
+        let start: i32 = start.parse().ok()?;
+        let end: i32 = end.parse().ok()?;
+        if end != (start + 1) % 100 || !(2000..=2100).contains(&start) {
+            return None;
+        }
+        Some(match term {
+            "fall" => Period::Fall(start),
+            "spring" => Period::Spring(start),
+            _ => Period::SchoolYear(start),
+        })
+    }
+
+    pub fn code(self) -> String {
+        match self {
+            Period::All => "all".into(),
+            Period::SchoolYear(y) => format!("{y}-{:02}", (y + 1) % 100),
+            Period::Fall(y) => format!("{y}-{:02}-fall", (y + 1) % 100),
+            Period::Spring(y) => format!("{y}-{:02}-spring", (y + 1) % 100),
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Period::All => "All time".into(),
+            Period::SchoolYear(y) => format!("School year {y}-{:02}", (y + 1) % 100),
+            Period::Fall(y) => format!("Fall term {y}"),
+            Period::Spring(y) => format!("Spring term {}", y + 1),
+        }
+    }
+
+    /// The school year a date falls in (by its starting calendar year).
+    pub fn school_year_of(date: NaiveDate) -> i32 {
+        if date.month() >= 8 {
+            date.year()
+        } else {
+            date.year() - 1
+        }
+    }
+
+    pub fn contains(self, at: NaiveDateTime) -> bool {
+        let year = Self::school_year_of(at.date());
+        match self {
+            Period::All => true,
+            Period::SchoolYear(y) => year == y,
+            Period::Fall(y) => year == y && at.month() >= 8,
+            Period::Spring(y) => year == y && at.month() < 8,
+        }
+    }
+
+    /// This school year and the two before it, each with its terms, newest first.
+    pub fn choices(today: NaiveDate) -> Vec<Period> {
+        let current = Self::school_year_of(today);
+        let mut periods = vec![Period::All];
+        for year in (current - 2..=current).rev() {
+            periods.extend([
+                Period::SchoolYear(year),
+                Period::Fall(year),
+                Period::Spring(year),
+            ]);
+        }
+        periods
+    }
+}
+
+/// One finished attempt, with where it belongs.
+#[derive(Debug, Clone)]
+pub struct FinishedAttempt {
+    pub attempt_id: i32,
+    pub school_id: i32,
+    pub module_slug: String,
+    pub finished_at: NaiveDateTime,
+    /// (correct, total)
+    pub score: (i32, i32),
+}
+
+/// How many students a school was assigned a module and how many started it.
+#[derive(Debug, Clone, Default)]
+pub struct Participation {
+    pub assigned: usize,
+    pub started: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RollupRow {
+    /// `None` for the row that sums every school in the report.
+    pub school: Option<String>,
+    pub module_slug: String,
+    pub module_title: String,
+    pub tier: String,
+    /// Counts are hidden for fewer assigned students than the minimum.
+    pub counts_suppressed: bool,
+    pub assigned: Option<usize>,
+    pub started: Option<usize>,
+    pub finished: Option<usize>,
+    pub participation_percent: Option<u32>,
+    pub completion_percent: Option<u32>,
+    /// Figures cover this many finished students: whole groups of the minimum.
+    pub included: usize,
+    pub suppressed: bool,
+    pub average_score_percent: Option<u32>,
+    pub gain: GainResult,
+}
+
+/// Everything a roll-up needs, already narrowed to the schools, modules and period asked for.
+pub struct RollupInput<'a> {
+    pub modules: Vec<&'a Module>,
+    pub schools: BTreeMap<i32, String>,
+    /// Per (school, module slug).
+    pub participation: BTreeMap<(i32, String), Participation>,
+    pub finished: Vec<FinishedAttempt>,
+    /// Lesson answers and "before" answers to the knowledge checks of the finished attempts.
+    pub after: Vec<ResponseRecord>,
+    pub before: Vec<ResponseRecord>,
+    pub min_group: usize,
+}
+
+/// One row per school and module with any assigned students, then one row per module for all
+/// schools together. The total is built from what the school rows show and nothing else, so
+/// that a hidden school cannot be worked out by subtracting the others from the total.
+pub fn rollup(input: &RollupInput<'_>) -> Vec<RollupRow> {
+    let min_group = input.min_group.max(1);
+    let mut rows = Vec::new();
+    for module in &input.modules {
+        let mut shown_counts = Participation::default();
+        let mut shown_finished = 0;
+        let mut shown_included: Vec<&FinishedAttempt> = Vec::new();
+        let mut any_school = false;
+        for (school_id, school) in &input.schools {
+            let Some(participation) = input.participation.get(&(*school_id, module.slug.clone()))
+            else {
+                continue;
+            };
+            any_school = true;
+            let mut finished: Vec<&FinishedAttempt> = input
+                .finished
+                .iter()
+                .filter(|a| a.school_id == *school_id && a.module_slug == module.slug)
+                .collect();
+            finished.sort_by_key(|a| (a.finished_at, a.attempt_id));
+            let counts_shown = participation.assigned >= min_group;
+            let included: Vec<&FinishedAttempt> = if counts_shown {
+                finished[..finished.len() / min_group * min_group].to_vec()
+            } else {
+                Vec::new()
+            };
+            if counts_shown {
+                shown_counts.assigned += participation.assigned;
+                shown_counts.started += participation.started;
+                shown_finished += finished.len();
+                shown_included.extend(&included);
+            }
+            rows.push(row(
+                input,
+                module,
+                Some(school.clone()),
+                counts_shown.then_some((participation, finished.len())),
+                &included,
+                min_group,
+            ));
+        }
+        if any_school {
+            let counts_shown = shown_counts.assigned >= min_group;
+            rows.push(row(
+                input,
+                module,
+                None,
+                counts_shown.then_some((&shown_counts, shown_finished)),
+                &shown_included,
+                min_group,
+            ));
+        }
+    }
+    rows
+}
+
+/// A row from its counts (`None` when hidden) and the finished attempts its figures cover.
+fn row(
+    input: &RollupInput<'_>,
+    module: &Module,
+    school: Option<String>,
+    counts: Option<(&Participation, usize)>,
+    included: &[&FinishedAttempt],
+    min_group: usize,
+) -> RollupRow {
+    let scores: Vec<f64> = included
+        .iter()
+        .filter(|a| a.score.1 > 0)
+        .map(|a| a.score.0 as f64 / a.score.1 as f64)
+        .collect();
+    let shown = included.len() >= min_group;
+    let average_score_percent = (shown && !scores.is_empty())
+        .then(|| (scores.iter().sum::<f64>() * 100.0 / scores.len() as f64).round() as u32);
+    let scope: BTreeSet<i32> = if shown {
+        included.iter().map(|a| a.attempt_id).collect()
+    } else {
+        BTreeSet::new()
+    };
+    RollupRow {
+        school,
+        module_slug: module.slug.clone(),
+        module_title: module.title.clone(),
+        tier: module.tier.to_string(),
+        counts_suppressed: counts.is_none(),
+        assigned: counts.map(|(p, _)| p.assigned),
+        started: counts.map(|(p, _)| p.started),
+        finished: counts.map(|(_, finished)| finished),
+        participation_percent: counts.map(|(p, _)| percent(p.started, p.assigned)),
+        completion_percent: counts.map(|(p, finished)| percent(finished, p.assigned)),
+        included: if shown { included.len() } else { 0 },
+        suppressed: !shown,
+        average_score_percent,
+        gain: knowledge_gain(module, &scope, &input.after, &input.before, min_group),
+    }
+}
+
+impl RollupRow {
+    pub fn csv_header() -> [&'static str; 13] {
+        [
+            "school",
+            "module",
+            "grades",
+            "assigned",
+            "started",
+            "finished",
+            "participation %",
+            "completion %",
+            "students in figures",
+            "average score %",
+            "knowledge checks before %",
+            "knowledge checks after %",
+            "students compared",
+        ]
+    }
+
+    pub fn csv_record(&self) -> [String; 13] {
+        let n = |v: Option<usize>| v.map(|v| v.to_string()).unwrap_or_default();
+        let p = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+        [
+            self.school.clone().unwrap_or_else(|| "All schools".into()),
+            self.module_title.clone(),
+            self.tier.clone(),
+            n(self.assigned),
+            n(self.started),
+            n(self.finished),
+            p(self.participation_percent),
+            p(self.completion_percent),
+            self.included.to_string(),
+            p(self.average_score_percent),
+            p(self.gain.before_percent),
+            p(self.gain.after_percent),
+            n(self.gain.matched),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .expect("date")
+            .and_hms_opt(10, 0, 0)
+            .expect("time")
+    }
+
+    #[test]
+    fn periods_are_school_years_and_terms() {
+        assert_eq!(Period::parse("2026-27"), Some(Period::SchoolYear(2026)));
+        assert_eq!(Period::parse("2026-27-fall"), Some(Period::Fall(2026)));
+        assert_eq!(Period::parse("2026-27-spring"), Some(Period::Spring(2026)));
+        assert_eq!(Period::parse(""), Some(Period::All));
+        for bad in ["2026", "2026-28", "2026-27-winter", "x-y", "1900-01"] {
+            assert_eq!(Period::parse(bad), None, "{bad}");
+        }
+        for period in Period::choices(date(2026, 11, 24).date()) {
+            assert_eq!(Period::parse(&period.code()), Some(period));
+        }
+        assert!(Period::Fall(2026).contains(date(2026, 8, 1)));
+        assert!(Period::Spring(2026).contains(date(2027, 7, 31)));
+        assert!(!Period::SchoolYear(2026).contains(date(2026, 7, 31)));
+        assert!(Period::SchoolYear(2025).contains(date(2026, 7, 31)));
+    }
+
+    use crate::curriculum::parse_module;
+    use proptest::prelude::*;
+
+    fn module() -> Module {
+        let text = include_str!("../../curriculum/fake-profiles/module.toml");
+        parse_module("fake-profiles/module.toml", "fake-profiles", text).expect("bundled module")
+    }
+
+    /// Schools as (assigned, finished scores in percent) with finishing times interleaved.
+    fn input_for<'a>(
+        module: &'a Module,
+        schools: &[(usize, Vec<u8>)],
+        min_group: usize,
+    ) -> RollupInput<'a> {
+        let mut participation = BTreeMap::new();
+        let mut finished = Vec::new();
+        let mut names = BTreeMap::new();
+        for (i, (assigned, scores)) in schools.iter().enumerate() {
+            let school_id = i as i32 + 1;
+            names.insert(school_id, format!("School {school_id}"));
+            let assigned = (*assigned).max(scores.len());
+            participation.insert(
+                (school_id, module.slug.clone()),
+                Participation {
+                    assigned,
+                    started: scores.len(),
+                },
+            );
+            for (j, score) in scores.iter().enumerate() {
+                finished.push(FinishedAttempt {
+                    attempt_id: (school_id * 1000) + j as i32,
+                    school_id,
+                    module_slug: module.slug.clone(),
+                    // Schools' students finish interleaved with each other.
+                    finished_at: date(2026, 9, 1)
+                        + chrono::Duration::minutes((j * 7 + i * 3) as i64),
+                    score: (i32::from(*score), 100),
+                });
+            }
+        }
+        RollupInput {
+            modules: vec![module],
+            schools: names,
+            participation,
+            finished,
+            after: Vec::new(),
+            before: Vec::new(),
+            min_group,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_figure_covers_a_group_below_the_minimum(
+            schools in prop::collection::vec((0usize..30, prop::collection::vec(0u8..=100, 0..25)), 1..5),
+            min_group in 2usize..12,
+        ) {
+            let module = module();
+            let rows = rollup(&input_for(&module, &schools, min_group));
+            for row in &rows {
+                prop_assert!(row.included.is_multiple_of(min_group));
+                prop_assert_eq!(row.suppressed, row.included == 0);
+                prop_assert_eq!(row.average_score_percent.is_some(), row.included >= min_group);
+                if let Some(assigned) = row.assigned {
+                    prop_assert!(assigned >= min_group);
+                }
+            }
+        }
+
+        #[test]
+        fn the_total_is_only_what_the_school_rows_show(
+            schools in prop::collection::vec((0usize..30, prop::collection::vec(0u8..=100, 0..25)), 1..5),
+            min_group in 2usize..12,
+        ) {
+            let module = module();
+            let rows = rollup(&input_for(&module, &schools, min_group));
+            let (total, per_school) = rows.split_last().expect("a total row");
+            prop_assert!(total.school.is_none());
+            let sum = |pick: fn(&RollupRow) -> Option<usize>| per_school.iter().filter_map(pick).sum::<usize>();
+            let shown_assigned = sum(|r| r.assigned);
+            if total.assigned.is_some() {
+                prop_assert_eq!(total.assigned, Some(shown_assigned));
+                prop_assert_eq!(total.finished, Some(sum(|r| r.finished)));
+            } else {
+                prop_assert!(shown_assigned < min_group);
+            }
+            // The total's figures cover exactly the students the school rows' figures cover.
+            let included: usize = per_school.iter().map(|r| r.included).sum();
+            if included >= min_group {
+                prop_assert_eq!(total.included, included);
+                let weighted: f64 = per_school
+                    .iter()
+                    .filter_map(|r| Some(f64::from(r.average_score_percent?) * r.included as f64))
+                    .sum::<f64>() / included as f64;
+                let average = f64::from(total.average_score_percent.expect("shown"));
+                prop_assert!((average - weighted).abs() <= 1.0, "{} vs {}", average, weighted);
+            } else {
+                prop_assert!(total.suppressed);
+            }
+        }
+    }
+}

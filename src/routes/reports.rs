@@ -1,0 +1,257 @@
+//! Roll-up reports across classes: a school administrator sees their school, an administrator
+//! every school, a prevention partner the schools that granted access. Aggregates only, with
+//! the larger roll-up minimum group; never a class or a student.
+
+use std::collections::BTreeMap;
+
+use rocket::http::ContentType;
+use rocket::{Route, State, get, routes};
+use serde_json::json;
+
+use crate::App;
+use crate::auth::Staff;
+use crate::curriculum::Tier;
+use crate::db::entities::user::{ROLE_ADMIN, ROLE_PARTNER, ROLE_SCHOOL_ADMIN};
+use crate::db::queries::{progress, reports, staff as staff_queries};
+use crate::domain::results::ResponseRecord;
+use crate::domain::rollup::{
+    FinishedAttempt, Participation, Period, RollupInput, RollupRow, rollup,
+};
+use crate::error::{AppError, AppResult};
+use crate::views::{Page, charts};
+
+pub fn routes() -> Vec<Route> {
+    routes![rollup_page, rollup_csv]
+}
+
+/// The schools whose aggregates this staff member may see, by id.
+async fn schools_for(app: &App, staff: &Staff) -> AppResult<BTreeMap<i32, String>> {
+    let all = staff_queries::schools(&app.db).await?;
+    let allowed: Vec<i32> = match staff.user.role.as_str() {
+        ROLE_ADMIN => all.iter().map(|s| s.id).collect(),
+        ROLE_SCHOOL_ADMIN => staff.user.school_id.into_iter().collect(),
+        ROLE_PARTNER => staff_queries::schools_granted_to(&app.db, staff.user.id).await?,
+        _ => {
+            return Err(AppError::Forbidden(
+                "Reports across classes are for school administrators, the district and prevention partners. Your classes' reports are under Classes."
+                    .into(),
+            ));
+        }
+    };
+    Ok(all
+        .into_iter()
+        .filter(|s| allowed.contains(&s.id))
+        .map(|s| (s.id, s.name))
+        .collect())
+}
+
+/// The report's filters as given in the address; all optional.
+struct Filters {
+    school: Option<i32>,
+    tier: Option<Tier>,
+    module: Option<String>,
+    period: Period,
+}
+
+impl Filters {
+    fn parse(
+        school: Option<i32>,
+        tier: Option<&str>,
+        module: Option<&str>,
+        period: Option<&str>,
+    ) -> AppResult<Self> {
+        let tier = match tier.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) => Some(Tier::parse(t).ok_or_else(|| {
+                AppError::bad_request(format!(
+                    "{t:?} is not a grade band: use K-2, 3-5, 6-8 or 9-12."
+                ))
+            })?),
+            None => None,
+        };
+        let period = Period::parse(period.unwrap_or("")).ok_or_else(|| {
+            AppError::bad_request(
+                "Choose a period from the list: a school year like 2026-27, or one of its terms.",
+            )
+        })?;
+        Ok(Self {
+            school,
+            tier,
+            module: module
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(String::from),
+            period,
+        })
+    }
+}
+
+async fn build(
+    app: &App,
+    staff: &Staff,
+    filters: &Filters,
+) -> AppResult<(BTreeMap<i32, String>, Vec<RollupRow>)> {
+    let mut schools = schools_for(app, staff).await?;
+    if let Some(only) = filters.school {
+        if !schools.contains_key(&only) {
+            return Err(AppError::not_found());
+        }
+        schools.retain(|id, _| *id == only);
+    }
+    let modules: Vec<_> = app
+        .curriculum
+        .modules()
+        .into_iter()
+        .filter(|m| filters.tier.is_none_or(|t| m.tier == t))
+        .filter(|m| filters.module.as_ref().is_none_or(|slug| &m.slug == slug))
+        .collect();
+    if let Some(slug) = &filters.module
+        && modules.is_empty()
+        && app.curriculum.get(slug).is_none()
+    {
+        return Err(AppError::not_found());
+    }
+    let school_ids: Vec<i32> = schools.keys().copied().collect();
+    let classes = reports::classes_of_schools(&app.db, &school_ids).await?;
+    let class_ids: Vec<i32> = classes.iter().map(|c| c.id).collect();
+    let assignments = reports::active_assignments_of_classes(&app.db, &class_ids).await?;
+    let rosters = reports::roster_sizes(&app.db, &class_ids).await?;
+    let assignment_ids: Vec<i32> = assignments.iter().map(|a| a.id).collect();
+    let attempts = progress::attempts_for_assignments(&app.db, &assignment_ids).await?;
+
+    let school_of_class: BTreeMap<i32, i32> = classes.iter().map(|c| (c.id, c.school_id)).collect();
+    let mut participation: BTreeMap<(i32, String), Participation> = BTreeMap::new();
+    let mut finished = Vec::new();
+    for assignment in &assignments {
+        let Some(&school_id) = school_of_class.get(&assignment.class_id) else {
+            continue;
+        };
+        let entry = participation
+            .entry((school_id, assignment.module_slug.clone()))
+            .or_default();
+        entry.assigned += rosters.get(&assignment.class_id).copied().unwrap_or(0);
+        for attempt in attempts.iter().filter(|a| a.assignment_id == assignment.id) {
+            entry.started += 1;
+            if let (Some(at), Some(correct), Some(total)) = (
+                attempt.finished_at,
+                attempt.score_correct,
+                attempt.score_total,
+            ) && filters.period.contains(at)
+            {
+                finished.push(FinishedAttempt {
+                    attempt_id: attempt.id,
+                    school_id,
+                    module_slug: assignment.module_slug.clone(),
+                    finished_at: at,
+                    score: (correct, total),
+                });
+            }
+        }
+    }
+    let finished_ids: Vec<i32> = finished.iter().map(|a| a.attempt_id).collect();
+    let record = |r: crate::db::entities::response::Model| ResponseRecord {
+        attempt_id: r.attempt_id,
+        step_id: r.step_id,
+        answer: Default::default(),
+        correct: r.correct,
+    };
+    let after = progress::responses_of_attempts(&app.db, &finished_ids)
+        .await?
+        .into_iter()
+        .map(record)
+        .collect();
+    let before =
+        progress::responses_of_attempts_in_phase(&app.db, &finished_ids, progress::PHASE_PRE)
+            .await?
+            .into_iter()
+            .map(record)
+            .collect();
+    let rows = rollup(&RollupInput {
+        modules,
+        schools: schools.clone(),
+        participation,
+        finished,
+        after,
+        before,
+        min_group: app.settings.rollup_min_group_size as usize,
+    });
+    Ok((schools_for(app, staff).await?, rows))
+}
+
+#[get("/reports?<school>&<tier>&<module>&<period>")]
+async fn rollup_page(
+    app: &State<App>,
+    staff: Staff,
+    school: Option<i32>,
+    tier: Option<&str>,
+    module: Option<&str>,
+    period: Option<&str>,
+) -> AppResult<Page> {
+    let filters = Filters::parse(school, tier, module, period)?;
+    let (schools, rows) = build(app, &staff, &filters).await?;
+    let totals: Vec<(String, u32, u32)> = rows
+        .iter()
+        .filter(|r| r.school.is_none())
+        .filter_map(|r| {
+            Some((
+                r.module_title.clone(),
+                r.gain.before_percent?,
+                r.gain.after_percent?,
+            ))
+        })
+        .collect();
+    let chart = (!totals.is_empty()).then(|| {
+        charts::before_after(
+            "rollup-gain",
+            "Share correct on the knowledge checks before and after each module, all schools in the report",
+            "Two bars per module: before the lesson, then after; the table gives the same figures.",
+            &totals,
+        )
+    });
+    let query = format!(
+        "school={}&tier={}&module={}&period={}",
+        filters.school.map(|s| s.to_string()).unwrap_or_default(),
+        filters.tier.map(|t| t.as_str()).unwrap_or_default(),
+        filters.module.clone().unwrap_or_default(),
+        filters.period.code(),
+    );
+    let today = chrono::Utc::now().date_naive();
+    let context = json!({
+        "rows": rows,
+        "chart": chart,
+        "csv": format!("/reports.csv?{query}"),
+        "min_group": app.settings.rollup_min_group_size,
+        "schools": schools.iter().map(|(id, name)| json!({ "id": id, "name": name, "selected": filters.school == Some(*id) })).collect::<Vec<_>>(),
+        "tiers": Tier::ALL.iter().map(|t| json!({ "value": t.as_str(), "label": t.label(), "selected": filters.tier == Some(*t) })).collect::<Vec<_>>(),
+        "modules": app.curriculum.modules().iter().map(|m| json!({ "slug": m.slug, "title": m.title, "selected": filters.module.as_deref() == Some(m.slug.as_str()) })).collect::<Vec<_>>(),
+        "periods": Period::choices(today).into_iter().map(|p| json!({ "value": p.code(), "label": p.label(), "selected": p == filters.period })).collect::<Vec<_>>(),
+        "period_label": filters.period.label(),
+    });
+    Ok(Page::new("reports/rollup", "Reports across classes", context).for_staff(&staff))
+}
+
+#[get("/reports.csv?<school>&<tier>&<module>&<period>")]
+async fn rollup_csv(
+    app: &State<App>,
+    staff: Staff,
+    school: Option<i32>,
+    tier: Option<&str>,
+    module: Option<&str>,
+    period: Option<&str>,
+) -> AppResult<(ContentType, String)> {
+    let filters = Filters::parse(school, tier, module, period)?;
+    let (_, rows) = build(app, &staff, &filters).await?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(RollupRow::csv_header())
+        .map_err(AppError::internal)?;
+    for row in &rows {
+        writer
+            .write_record(row.csv_record())
+            .map_err(AppError::internal)?;
+    }
+    let bytes = writer.into_inner().map_err(AppError::internal)?;
+    Ok((
+        ContentType::CSV,
+        String::from_utf8(bytes).map_err(AppError::internal)?,
+    ))
+}

@@ -1,0 +1,206 @@
+//! School administrators, partners and the district: who sees which classes and which
+//! roll-up reports, and that roll-ups hide groups below the roll-up minimum.
+
+mod common;
+
+use common::{Answers, Browser, TestEnv};
+use rocket::http::Status;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use tellwise::db::entities::school;
+
+const MODULE: &str = "fake-profiles";
+const PASSWORD: &str = "a long enough password";
+
+async fn school_id(admin: &Browser, name: &str) -> i32 {
+    let response = admin.post_form("/admin/schools", &[("name", name)]).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    school::Entity::find()
+        .filter(school::Column::Name.eq(name))
+        .one(&admin.app().db)
+        .await
+        .expect("query")
+        .expect("school created")
+        .id
+}
+
+async fn staff(env: &TestEnv, admin: &Browser, name: &str, role: &str, school: i32) -> Browser {
+    let email = format!("{}@district.test", name.to_lowercase().replace(' ', "."));
+    let school = school.to_string();
+    let response = admin
+        .post_form(
+            "/admin/teachers",
+            &[
+                ("name", name),
+                ("email", &email),
+                ("password", PASSWORD),
+                ("role", role),
+                ("school_id", &school),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), Status::SeeOther, "{name} created");
+    drop(response);
+    let browser = env.browser().await;
+    browser.sign_in(&email, PASSWORD).await;
+    browser
+}
+
+/// A class of `size` students in the teacher's school, of whom `finishing` finish the module.
+async fn class_with(
+    env: &TestEnv,
+    teacher: &Browser,
+    name: &str,
+    size: usize,
+    finishing: usize,
+) -> i32 {
+    let class_id = teacher.create_class(name, "6-8").await;
+    let names: Vec<String> = (1..=size).map(|i| format!("{name} student {i}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    teacher.add_students(class_id, &refs).await;
+    teacher.assign(class_id, MODULE).await;
+    let (code, cards) = teacher.login_cards(class_id).await;
+    for (student_name, secret) in cards.iter().take(finishing) {
+        let student = env.browser().await;
+        student.student_sign_in(&code, student_name, secret).await;
+        student
+            .complete_module_with(MODULE, Answers::AllWrong, Answers::AllRight)
+            .await;
+    }
+    class_id
+}
+
+#[rocket::async_test]
+async fn each_role_sees_its_own_scope_and_small_groups_stay_hidden() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let north = school_id(&admin, "North Middle").await;
+    let south = school_id(&admin, "South Middle").await;
+    let teacher_north = staff(&env, &admin, "Nora North", "teacher", north).await;
+    let teacher_south = staff(&env, &admin, "Sam South", "teacher", south).await;
+    let head_north = staff(&env, &admin, "Hana Head", "school_admin", north).await;
+    let partner = staff(&env, &admin, "Pat Partner", "partner", north).await;
+
+    let north_class = class_with(&env, &teacher_north, "Room N", 10, 10).await;
+    let south_class = class_with(&env, &teacher_south, "Room S", 4, 2).await;
+
+    // The school administrator sees every class of their school, and only those.
+    let (_, classes) = head_north.get("/teacher").await;
+    assert!(classes.contains("Room N") && !classes.contains("Room S"));
+    assert_eq!(
+        head_north
+            .get(&format!("/teacher/classes/{north_class}"))
+            .await
+            .0,
+        Status::Ok
+    );
+    assert_eq!(
+        head_north
+            .get(&format!("/teacher/classes/{south_class}"))
+            .await
+            .0,
+        Status::NotFound
+    );
+    let (status, report) = head_north.get("/reports").await;
+    assert_eq!(status, Status::Ok);
+    assert!(report.contains("North Middle") && !report.contains("South Middle"));
+    assert!(report.contains("0% → 100%"), "{report}");
+    assert!(report.contains("(10 students)"));
+
+    // The district sees both schools; the small one shows no counts and no figures.
+    let (_, report) = admin.get("/reports").await;
+    assert!(report.contains("North Middle") && report.contains("South Middle"));
+    let south_row = common::between(&report, "<th scope=\"row\">South Middle</th>", "</tr>")
+        .expect("south row");
+    assert!(south_row.contains("fewer than 10 students"), "{south_row}");
+    assert!(south_row.contains("not enough yet"));
+    let (status, csv) = admin.get("/reports.csv?period=all").await;
+    assert_eq!(status, Status::Ok);
+    assert!(csv.starts_with("school,module,grades,assigned,started,finished"));
+    assert!(
+        csv.contains("North Middle,Fake profiles,6-8,10,10,10,100,100,10,100,0,100,10"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("South Middle,Fake profiles,6-8,,,,,,0,,,,"),
+        "{csv}"
+    );
+    // The total adds up only what the school rows show: South cannot be worked out from it.
+    assert!(
+        csv.contains("All schools,Fake profiles,6-8,10,10,10,100,100,10,100,0,100,10"),
+        "{csv}"
+    );
+
+    // A partner sees nothing until a school shares, then only that school's aggregates.
+    let response = partner.get_response("/teacher").await;
+    assert_eq!(common::location(&response), "/reports");
+    drop(response);
+    let (_, report) = partner.get("/reports").await;
+    assert!(report.contains("No module has been assigned in these schools yet."));
+    let partner_id =
+        tellwise::db::queries::staff::find_by_email(&admin.app().db, "pat.partner@district.test")
+            .await
+            .expect("query")
+            .expect("partner")
+            .id
+            .to_string();
+    let response = admin
+        .post_form(
+            &format!("/admin/schools/{north}/partners"),
+            &[("partner_id", &partner_id)],
+        )
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    let (_, report) = partner.get("/reports").await;
+    assert!(report.contains("North Middle") && !report.contains("South Middle"));
+    assert_eq!(
+        partner.get(&format!("/reports?school={south}")).await.0,
+        Status::NotFound
+    );
+    for path in [
+        format!("/teacher/classes/{north_class}"),
+        format!("/teacher/classes/{north_class}/progress.csv"),
+        format!("/teacher/classes/{north_class}/summary"),
+    ] {
+        assert_eq!(partner.get(&path).await.0, Status::NotFound, "{path}");
+    }
+    let response = partner
+        .post_form("/teacher/classes", &[("name", "Mine"), ("tier", "6-8")])
+        .await;
+    assert_eq!(response.status(), Status::Forbidden);
+    drop(response);
+    let response = admin
+        .post_form(
+            &format!("/admin/schools/{north}/partners/remove"),
+            &[("partner_id", &partner_id)],
+        )
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    let (_, report) = partner.get("/reports").await;
+    assert!(!report.contains("North Middle"));
+
+    // Teachers have their own class reports, not roll-ups.
+    assert_eq!(teacher_north.get("/reports").await.0, Status::Forbidden);
+}
+
+#[rocket::async_test]
+async fn report_filters_are_checked() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    for (query, status) in [
+        ("tier=7", Status::BadRequest),
+        ("period=2026", Status::BadRequest),
+        ("period=2026-27-winter", Status::BadRequest),
+        ("module=no-such-module", Status::NotFound),
+        ("school=9999", Status::NotFound),
+        ("period=2026-27-fall&tier=6-8", Status::Ok),
+    ] {
+        assert_eq!(
+            admin.get(&format!("/reports?{query}")).await.0,
+            status,
+            "{query}"
+        );
+    }
+}

@@ -107,7 +107,7 @@ SERVER_LOG="$WORK/server.log"
 export TELLWISE_DATA_DIR="$WORK/data"
 export TELLWISE_ADDRESS=127.0.0.1
 # One student is a whole group here, so that the report pages show every chart and table to axe.
-export TELLWISE_MIN_GROUP_SIZE=1
+export TELLWISE_MIN_GROUP_SIZE=1 TELLWISE_ROLLUP_MIN_GROUP_SIZE=1
 mkdir -p "$TELLWISE_DATA_DIR"
 # Keep the developer's environment from pointing the test server at another database.
 unset TELLWISE_DATABASE_URL TELLWISE_PUBLIC_URL TELLWISE_CURRICULUM_DIR TELLWISE_PROFILE || true

@@ -630,6 +630,18 @@ test('admin sees the class page, the login cards and the results', async () => {
     assert.equal(csv.status(), 200);
     assert.match(await csv.text(), new RegExp(`^${STUDENT_NAME},Finished`, 'm'));
 
+    await visit(page, '/reports');
+    assert.ok(await page.getByRole('heading', { level: 1, name: 'Reports across classes' }).count());
+    assert.ok(await page.locator('table tbody tr').count(), 'the roll-up lists no school');
+    await audit('roll-up report', page);
+    const rollupCsv = await page.request.get('/reports.csv?period=all');
+    assert.equal(rollupCsv.status(), 200);
+    assert.match(await rollupCsv.text(), /^school,module,grades/);
+    await visit(page, '/admin/schools');
+    await audit('admin schools', page);
+    await visit(page, '/admin/teachers');
+    await audit('admin staff accounts', page);
+
     await visit(page, '/teacher/modules');
     assert.ok(await page.getByRole('heading', { name: 'Grades 9-12' }).count(), 'the curriculum lists no 9-12 modules');
     await audit('teacher curriculum', page);
@@ -658,6 +670,9 @@ test('accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violations', async (
     /\(es, JavaScript on\): family page/,
     /^9-12 .*JavaScript on\): sort \(after answering\)/,
     'teacher class summary',
+    'roll-up report',
+    'admin schools',
+    'admin staff accounts',
     'teacher curriculum',
     'teacher module guide',
     'help page',

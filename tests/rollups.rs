@@ -131,6 +131,27 @@ async fn each_role_sees_its_own_scope_and_small_groups_stay_hidden() {
         "{csv}"
     );
 
+    // Item statistics for curriculum authors cover whole groups across schools.
+    let (status, items) = admin.get(&format!("/reports/items?module={MODULE}")).await;
+    assert_eq!(status, Status::Ok);
+    assert!(
+        items.contains("These figures cover 10 students."),
+        "{items}"
+    );
+    // Everyone in the figures answered every question right: all flagged as too easy.
+    assert!(items.contains("<td>100%</td>") && items.contains("too easy"));
+    assert_eq!(
+        admin.get("/reports/items?module=nope").await.0,
+        Status::NotFound
+    );
+    assert_eq!(
+        teacher_north
+            .get(&format!("/reports/items?module={MODULE}"))
+            .await
+            .0,
+        Status::Forbidden
+    );
+
     // A partner sees nothing until a school shares, then only that school's aggregates.
     let response = partner.get_response("/teacher").await;
     assert_eq!(common::location(&response), "/reports");

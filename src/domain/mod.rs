@@ -3,6 +3,7 @@
 
 pub mod codes;
 pub mod input;
+pub mod items;
 pub mod results;
 pub mod rollup;
 pub mod scoring;

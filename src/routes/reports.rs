@@ -13,6 +13,7 @@ use crate::auth::Staff;
 use crate::curriculum::Tier;
 use crate::db::entities::user::{ROLE_ADMIN, ROLE_PARTNER, ROLE_SCHOOL_ADMIN};
 use crate::db::queries::{progress, reports, staff as staff_queries};
+use crate::domain::items::item_statistics;
 use crate::domain::results::ResponseRecord;
 use crate::domain::rollup::{
     FinishedAttempt, Participation, Period, RollupInput, RollupRow, rollup,
@@ -21,7 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::views::{Page, charts};
 
 pub fn routes() -> Vec<Route> {
-    routes![rollup_page, rollup_csv]
+    routes![rollup_page, rollup_csv, items_page]
 }
 
 /// The schools whose aggregates this staff member may see, by id.
@@ -85,11 +86,13 @@ impl Filters {
     }
 }
 
-async fn build(
-    app: &App,
+/// Everything in scope for these filters, ready for `rollup` or `item_statistics`, and every
+/// school the staff member may choose from.
+async fn build<'a>(
+    app: &'a App,
     staff: &Staff,
     filters: &Filters,
-) -> AppResult<(BTreeMap<i32, String>, Vec<RollupRow>)> {
+) -> AppResult<(BTreeMap<i32, String>, RollupInput<'a>)> {
     let mut schools = schools_for(app, staff).await?;
     if let Some(only) = filters.school {
         if !schools.contains_key(&only) {
@@ -165,16 +168,16 @@ async fn build(
             .into_iter()
             .map(record)
             .collect();
-    let rows = rollup(&RollupInput {
+    let input = RollupInput {
         modules,
-        schools: schools.clone(),
+        schools,
         participation,
         finished,
         after,
         before,
         min_group: app.settings.rollup_min_group_size as usize,
-    });
-    Ok((schools_for(app, staff).await?, rows))
+    };
+    Ok((schools_for(app, staff).await?, input))
 }
 
 #[get("/reports?<school>&<tier>&<module>&<period>")]
@@ -187,7 +190,8 @@ async fn rollup_page(
     period: Option<&str>,
 ) -> AppResult<Page> {
     let filters = Filters::parse(school, tier, module, period)?;
-    let (schools, rows) = build(app, &staff, &filters).await?;
+    let (schools, input) = build(app, &staff, &filters).await?;
+    let rows = rollup(&input);
     let totals: Vec<(String, u32, u32)> = rows
         .iter()
         .filter(|r| r.school.is_none())
@@ -239,7 +243,8 @@ async fn rollup_csv(
     period: Option<&str>,
 ) -> AppResult<(ContentType, String)> {
     let filters = Filters::parse(school, tier, module, period)?;
-    let (_, rows) = build(app, &staff, &filters).await?;
+    let (_, input) = build(app, &staff, &filters).await?;
+    let rows = rollup(&input);
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer
         .write_record(RollupRow::csv_header())
@@ -254,4 +259,30 @@ async fn rollup_csv(
         ContentType::CSV,
         String::from_utf8(bytes).map_err(AppError::internal)?,
     ))
+}
+
+/// Item statistics of one module across the schools in scope, for curriculum authors.
+#[get("/reports/items?<module>&<school>&<period>")]
+async fn items_page(
+    app: &State<App>,
+    staff: Staff,
+    module: &str,
+    school: Option<i32>,
+    period: Option<&str>,
+) -> AppResult<Page> {
+    let filters = Filters::parse(school, None, Some(module), period)?;
+    let found = app.curriculum.get(module).ok_or_else(AppError::not_found)?;
+    let (_, input) = build(app, &staff, &filters).await?;
+    let stats = item_statistics(found, &input.finished, &input.after, input.min_group);
+    let context = json!({
+        "stats": stats,
+        "min_group": input.min_group,
+        "period_label": filters.period.label(),
+    });
+    Ok(Page::new(
+        "reports/items",
+        format!("Item statistics: {}", found.title),
+        context,
+    )
+    .for_staff(&staff))
 }

@@ -637,6 +637,9 @@ test('admin sees the class page, the login cards and the results', async () => {
     const rollupCsv = await page.request.get('/reports.csv?period=all');
     assert.equal(rollupCsv.status(), 200);
     assert.match(await rollupCsv.text(), /^school,module,grades/);
+    await visit(page, `/reports/items?module=${MODULE}`);
+    assert.ok(await page.getByRole('heading', { level: 1, name: /^Item statistics/ }).count());
+    await audit('item statistics', page);
     await visit(page, '/admin/schools');
     await audit('admin schools', page);
     await visit(page, '/admin/teachers');
@@ -671,6 +674,7 @@ test('accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violations', async (
     /^9-12 .*JavaScript on\): sort \(after answering\)/,
     'teacher class summary',
     'roll-up report',
+    'item statistics',
     'admin schools',
     'admin staff accounts',
     'teacher curriculum',

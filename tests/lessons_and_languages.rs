@@ -169,6 +169,16 @@ async fn knowledge_checks_come_first_without_feedback_and_both_answers_are_kept(
         .expect("query")
         .expect("attempt");
     assert_eq!(attempt.score_correct, attempt.score_total);
+    // Kept on the attempt for roll-ups: every check wrong before, right after.
+    let total = checks.len() as i32;
+    assert_eq!(
+        (
+            attempt.check_total,
+            attempt.check_before_correct,
+            attempt.check_after_correct
+        ),
+        (Some(total), Some(0), Some(total))
+    );
 }
 
 /// Works through the steps before `index`, answering everything right.

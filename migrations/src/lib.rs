@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_foundation;
 mod m20261124_000002_partner_access;
+mod m20261124_000003_attempt_check_scores;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_foundation::Migration),
             Box::new(m20261124_000002_partner_access::Migration),
+            Box::new(m20261124_000003_attempt_check_scores::Migration),
         ]
     }
 }

@@ -171,6 +171,7 @@ mod tests {
                     .expect("time")
                     .naive_utc(),
                 score: (correct, questions.len() as i32),
+                checks: None,
             });
         }
         (attempts, responses)

@@ -7,13 +7,13 @@
 //! never arbitrary dates, so that no two windows can be slid against each other to single out
 //! a student.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use super::percent;
-use super::results::{GainResult, ResponseRecord, knowledge_gain};
+use super::results::GainResult;
 use crate::curriculum::Module;
 
 /// A school year runs from August 1 to July 31; its fall term ends December 31.
@@ -113,6 +113,8 @@ pub struct FinishedAttempt {
     pub finished_at: NaiveDateTime,
     /// (correct, total)
     pub score: (i32, i32),
+    /// Knowledge checks: (total, right before, right after), when answered both times.
+    pub checks: Option<(i32, i32, i32)>,
 }
 
 /// How many students a school was assigned a module and how many started it.
@@ -150,9 +152,6 @@ pub struct RollupInput<'a> {
     /// Per (school, module slug).
     pub participation: BTreeMap<(i32, String), Participation>,
     pub finished: Vec<FinishedAttempt>,
-    /// Lesson answers and "before" answers to the knowledge checks of the finished attempts.
-    pub after: Vec<ResponseRecord>,
-    pub before: Vec<ResponseRecord>,
     pub min_group: usize,
 }
 
@@ -192,7 +191,6 @@ pub fn rollup(input: &RollupInput<'_>) -> Vec<RollupRow> {
                 shown_included.extend(&included);
             }
             rows.push(row(
-                input,
                 module,
                 Some(school.clone()),
                 counts_shown.then_some((participation, finished.len())),
@@ -203,7 +201,6 @@ pub fn rollup(input: &RollupInput<'_>) -> Vec<RollupRow> {
         if any_school {
             let counts_shown = shown_counts.assigned >= min_group;
             rows.push(row(
-                input,
                 module,
                 None,
                 counts_shown.then_some((&shown_counts, shown_finished)),
@@ -217,7 +214,6 @@ pub fn rollup(input: &RollupInput<'_>) -> Vec<RollupRow> {
 
 /// A row from its counts (`None` when hidden) and the finished attempts its figures cover.
 fn row(
-    input: &RollupInput<'_>,
     module: &Module,
     school: Option<String>,
     counts: Option<(&Participation, usize)>,
@@ -232,11 +228,6 @@ fn row(
     let shown = included.len() >= min_group;
     let average_score_percent = (shown && !scores.is_empty())
         .then(|| (scores.iter().sum::<f64>() * 100.0 / scores.len() as f64).round() as u32);
-    let scope: BTreeSet<i32> = if shown {
-        included.iter().map(|a| a.attempt_id).collect()
-    } else {
-        BTreeSet::new()
-    };
     RollupRow {
         school,
         module_slug: module.slug.clone(),
@@ -251,7 +242,35 @@ fn row(
         included: if shown { included.len() } else { 0 },
         suppressed: !shown,
         average_score_percent,
-        gain: knowledge_gain(module, &scope, &input.after, &input.before, min_group),
+        gain: gain_of(if shown { included } else { &[] }, min_group),
+    }
+}
+
+/// Share right on the knowledge checks before and after, over the students in `included` who
+/// answered every check both times; hidden when fewer than `min_group` did.
+fn gain_of(included: &[&FinishedAttempt], min_group: usize) -> GainResult {
+    let matched: Vec<(i32, i32, i32)> = included.iter().filter_map(|a| a.checks).collect();
+    let shown = matched.len() >= min_group;
+    let total: i32 = matched.iter().map(|c| c.0).sum();
+    let share = |pick: fn(&(i32, i32, i32)) -> i32| {
+        shown.then(|| {
+            percent(
+                matched.iter().map(pick).sum::<i32>() as usize,
+                total as usize,
+            )
+        })
+    };
+    let before_percent = share(|c| c.1);
+    let after_percent = share(|c| c.2);
+    GainResult {
+        suppressed: !shown,
+        matched: shown.then_some(matched.len()),
+        change: before_percent
+            .zip(after_percent)
+            .map(|(b, a)| a as i32 - b as i32),
+        before_percent,
+        after_percent,
+        items: Vec::new(),
     }
 }
 
@@ -361,6 +380,7 @@ mod tests {
                     finished_at: date(2026, 9, 1)
                         + chrono::Duration::minutes((j * 7 + i * 3) as i64),
                     score: (i32::from(*score), 100),
+                    checks: Some((4, 1, 3)),
                 });
             }
         }
@@ -369,8 +389,6 @@ mod tests {
             schools: names,
             participation,
             finished,
-            after: Vec::new(),
-            before: Vec::new(),
             min_group,
         }
     }

@@ -2,7 +2,7 @@
 //! every school, a prevention partner the schools that granted access. Aggregates only, with
 //! the larger roll-up minimum group; never a class or a student.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rocket::http::ContentType;
 use rocket::{Route, State, get, routes};
@@ -116,10 +116,21 @@ async fn build<'a>(
     let school_ids: Vec<i32> = schools.keys().copied().collect();
     let classes = reports::classes_of_schools(&app.db, &school_ids).await?;
     let class_ids: Vec<i32> = classes.iter().map(|c| c.id).collect();
-    let assignments = reports::active_assignments_of_classes(&app.db, &class_ids).await?;
+    let wanted: BTreeSet<&str> = modules.iter().map(|m| m.slug.as_str()).collect();
+    let assignments: Vec<_> = reports::active_assignments_of_classes(&app.db, &class_ids)
+        .await?
+        .into_iter()
+        .filter(|a| wanted.contains(a.module_slug.as_str()))
+        .collect();
     let rosters = reports::roster_sizes(&app.db, &class_ids).await?;
     let assignment_ids: Vec<i32> = assignments.iter().map(|a| a.id).collect();
-    let attempts = progress::attempts_for_assignments(&app.db, &assignment_ids).await?;
+    let mut attempts_by_assignment: BTreeMap<i32, Vec<_>> = BTreeMap::new();
+    for attempt in progress::attempts_for_assignments(&app.db, &assignment_ids).await? {
+        attempts_by_assignment
+            .entry(attempt.assignment_id)
+            .or_default()
+            .push(attempt);
+    }
 
     let school_of_class: BTreeMap<i32, i32> = classes.iter().map(|c| (c.id, c.school_id)).collect();
     let mut participation: BTreeMap<(i32, String), Participation> = BTreeMap::new();
@@ -132,7 +143,11 @@ async fn build<'a>(
             .entry((school_id, assignment.module_slug.clone()))
             .or_default();
         entry.assigned += rosters.get(&assignment.class_id).copied().unwrap_or(0);
-        for attempt in attempts.iter().filter(|a| a.assignment_id == assignment.id) {
+        for attempt in attempts_by_assignment
+            .get(&assignment.id)
+            .into_iter()
+            .flatten()
+        {
             entry.started += 1;
             if let (Some(at), Some(correct), Some(total)) = (
                 attempt.finished_at,
@@ -140,41 +155,30 @@ async fn build<'a>(
                 attempt.score_total,
             ) && filters.period.contains(at)
             {
+                let checks = match (
+                    attempt.check_total,
+                    attempt.check_before_correct,
+                    attempt.check_after_correct,
+                ) {
+                    (Some(total), Some(before), Some(after)) => Some((total, before, after)),
+                    _ => None,
+                };
                 finished.push(FinishedAttempt {
                     attempt_id: attempt.id,
                     school_id,
                     module_slug: assignment.module_slug.clone(),
                     finished_at: at,
                     score: (correct, total),
+                    checks,
                 });
             }
         }
     }
-    let finished_ids: Vec<i32> = finished.iter().map(|a| a.attempt_id).collect();
-    let record = |r: crate::db::entities::response::Model| ResponseRecord {
-        attempt_id: r.attempt_id,
-        step_id: r.step_id,
-        answer: Default::default(),
-        correct: r.correct,
-    };
-    let after = progress::responses_of_attempts(&app.db, &finished_ids)
-        .await?
-        .into_iter()
-        .map(record)
-        .collect();
-    let before =
-        progress::responses_of_attempts_in_phase(&app.db, &finished_ids, progress::PHASE_PRE)
-            .await?
-            .into_iter()
-            .map(record)
-            .collect();
     let input = RollupInput {
         modules,
         schools,
         participation,
         finished,
-        after,
-        before,
         min_group: app.settings.rollup_min_group_size as usize,
     };
     Ok((schools_for(app, staff).await?, input))
@@ -273,7 +277,18 @@ async fn items_page(
     let filters = Filters::parse(school, None, Some(module), period)?;
     let found = app.curriculum.get(module).ok_or_else(AppError::not_found)?;
     let (_, input) = build(app, &staff, &filters).await?;
-    let stats = item_statistics(found, &input.finished, &input.after, input.min_group);
+    let finished_ids: Vec<i32> = input.finished.iter().map(|a| a.attempt_id).collect();
+    let answers: Vec<ResponseRecord> = progress::responses_of_attempts(&app.db, &finished_ids)
+        .await?
+        .into_iter()
+        .map(|r| ResponseRecord {
+            attempt_id: r.attempt_id,
+            step_id: r.step_id,
+            answer: Default::default(),
+            correct: r.correct,
+        })
+        .collect();
+    let stats = item_statistics(found, &input.finished, &answers, input.min_group);
     let context = json!({
         "stats": stats,
         "min_group": input.min_group,

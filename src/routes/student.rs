@@ -15,7 +15,7 @@ use crate::auth::csrf::Checked;
 use crate::auth::{Audience, STUDENT_COOKIE, StudentSession, session_cookie};
 use crate::csrf_form;
 use crate::curriculum::{Language, Module, StepKind};
-use crate::db::entities::{assignment, attempt};
+use crate::db::entities::{assignment, attempt, response};
 use crate::db::queries::{classes, progress};
 use crate::domain::codes::{JoinCode, secret_matches};
 use crate::domain::percent;
@@ -712,12 +712,46 @@ async fn answer_step(
 /// Scores the first answers to the questions and marks the attempt finished, once.
 async fn finish_attempt(app: &App, module: &Module, attempt: &attempt::Model) -> AppResult<()> {
     let responses = progress::responses_of_attempt(&app.db, attempt.id).await?;
+    let before =
+        progress::responses_of_attempts_in_phase(&app.db, &[attempt.id], progress::PHASE_PRE)
+            .await?;
+    let right = |records: &[response::Model], step: &str| {
+        records
+            .iter()
+            .find(|r| r.step_id == step)
+            .map(|r| r.correct)
+    };
     let total = module.question_count() as i32;
     let correct = module
         .questions()
-        .filter(|(step, _)| responses.iter().any(|r| r.step_id == step.id && r.correct))
+        .filter(|(step, _)| right(&responses, &step.id) == Some(true))
         .count() as i32;
-    progress::finish(&app.db, attempt.id, correct, total).await
+    let check_ids: Vec<&str> = module
+        .check_steps()
+        .into_iter()
+        .map(|i| module.steps[i].id.as_str())
+        .collect();
+    // Kept on the attempt so that roll-ups read one row per student, not every answer.
+    let checks = check_ids
+        .iter()
+        .map(|id| Some((right(&before, id)?, right(&responses, id)?)))
+        .collect::<Option<Vec<(bool, bool)>>>()
+        .filter(|pairs| !pairs.is_empty())
+        .map(|pairs| {
+            let count =
+                |pick: fn(&(bool, bool)) -> bool| pairs.iter().filter(|p| pick(p)).count() as i32;
+            (pairs.len() as i32, count(|p| p.0), count(|p| p.1))
+        });
+    progress::finish(
+        &app.db,
+        attempt.id,
+        progress::Finish {
+            correct,
+            total,
+            checks,
+        },
+    )
+    .await
 }
 
 #[get("/student/modules/<slug>/done")]

@@ -16,6 +16,11 @@ pub struct Model {
     pub finished_at: Option<DateTime>,
     pub score_correct: Option<i32>,
     pub score_total: Option<i32>,
+    /// Knowledge checks in the module, and how many were right before and after the lesson;
+    /// set on finishing when the student answered every check both times.
+    pub check_total: Option<i32>,
+    pub check_before_correct: Option<i32>,
+    pub check_after_correct: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

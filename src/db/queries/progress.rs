@@ -98,16 +98,26 @@ pub async fn advance(db: &impl ConnectionTrait, attempt_id: i32, steps_done: i32
 }
 
 /// Marks the attempt finished with its score, once: a repeat changes nothing.
-pub async fn finish(
-    db: &impl ConnectionTrait,
-    attempt_id: i32,
-    correct: i32,
-    total: i32,
-) -> AppResult<()> {
+/// What finishing records: the score, and the knowledge checks (total, right before, right
+/// after) when every check was answered both times.
+pub struct Finish {
+    pub correct: i32,
+    pub total: i32,
+    pub checks: Option<(i32, i32, i32)>,
+}
+
+pub async fn finish(db: &impl ConnectionTrait, attempt_id: i32, result: Finish) -> AppResult<()> {
+    let (check_total, before, after) = match result.checks {
+        Some((total, before, after)) => (Some(total), Some(before), Some(after)),
+        None => (None, None, None),
+    };
     attempt::Entity::update_many()
         .col_expr(attempt::Column::FinishedAt, Expr::value(now()))
-        .col_expr(attempt::Column::ScoreCorrect, Expr::value(correct))
-        .col_expr(attempt::Column::ScoreTotal, Expr::value(total))
+        .col_expr(attempt::Column::ScoreCorrect, Expr::value(result.correct))
+        .col_expr(attempt::Column::ScoreTotal, Expr::value(result.total))
+        .col_expr(attempt::Column::CheckTotal, Expr::value(check_total))
+        .col_expr(attempt::Column::CheckBeforeCorrect, Expr::value(before))
+        .col_expr(attempt::Column::CheckAfterCorrect, Expr::value(after))
         .filter(attempt::Column::Id.eq(attempt_id))
         .filter(attempt::Column::FinishedAt.is_null())
         .exec(db)

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::db::entities::{assignment, class, student};
 use crate::error::AppResult;
@@ -40,16 +40,20 @@ pub async fn roster_sizes(
     db: &impl ConnectionTrait,
     class_ids: &[i32],
 ) -> AppResult<BTreeMap<i32, usize>> {
-    let mut sizes = BTreeMap::new();
     if class_ids.is_empty() {
-        return Ok(sizes);
+        return Ok(BTreeMap::new());
     }
-    let students = student::Entity::find()
+    let counts: Vec<(i32, i64)> = student::Entity::find()
+        .select_only()
+        .column(student::Column::ClassId)
+        .column_as(student::Column::Id.count(), "students")
         .filter(student::Column::ClassId.is_in(class_ids.iter().copied()))
+        .group_by(student::Column::ClassId)
+        .into_tuple()
         .all(db)
         .await?;
-    for s in students {
-        *sizes.entry(s.class_id).or_insert(0) += 1;
-    }
-    Ok(sizes)
+    Ok(counts
+        .into_iter()
+        .map(|(class, n)| (class, n.max(0) as usize))
+        .collect())
 }

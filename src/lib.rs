@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod curriculum;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod i18n;

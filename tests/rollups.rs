@@ -225,3 +225,34 @@ async fn report_filters_are_checked() {
         );
     }
 }
+
+#[rocket::async_test]
+async fn a_seeded_district_rolls_up_with_figures_everywhere() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let app = admin.app();
+    let summary = tellwise::demo::seed_demo(&app.db, &app.curriculum, 0.005, 7)
+        .await
+        .expect("seeded");
+    assert_eq!((summary.classes, summary.students), (20, 500));
+    let (status, report) = admin.get("/reports").await;
+    assert_eq!(status, Status::Ok);
+    assert!(report.contains("Demo School 1"));
+    let (_, csv) = admin.get("/reports.csv").await;
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("valid CSV");
+    let totals: Vec<&csv::StringRecord> = rows.iter().filter(|r| &r[0] == "All schools").collect();
+    assert_eq!(totals.len(), 16, "four modules of each grade band: {csv}");
+    // Every total row has figures: 5 classes of 25 students were assigned each module.
+    for row in totals {
+        assert!(!row[9].is_empty() && !row[10].is_empty(), "{row:?}");
+        let before: u32 = row[10].parse().expect("before");
+        let after: u32 = row[11].parse().expect("after");
+        assert!(
+            after > before,
+            "the invented students learn something: {row:?}"
+        );
+    }
+}

@@ -166,3 +166,28 @@ fn serve_prints_the_setup_link_on_first_run() {
         "the secret key is kept in the data directory"
     );
 }
+
+#[test]
+fn seed_demo_fills_an_empty_database_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = tellwise(dir.path())
+        .args(["seed-demo", "--scale", "0.002"])
+        .output()
+        .expect("runs");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        stdout.contains("seeded 1 schools, 8 classes, 200 students, 32 assignments"),
+        "{stdout}"
+    );
+    let again = tellwise(dir.path())
+        .args(["seed-demo", "--scale", "0.002"])
+        .output()
+        .expect("runs");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already has 8 classes"));
+}

@@ -158,6 +158,16 @@ async fn main() {
         measure(&client, path, 3, 1).await;
     }
     report(
+        "class dashboard, 25 students (one at a time)",
+        &measure(&client, &class_page, 200, 1).await,
+        Duration::from_millis(10),
+    );
+    report(
+        "module report, 25 students (one at a time)",
+        &measure(&client, &module_report, 200, 1).await,
+        Duration::from_millis(10),
+    );
+    report(
         "class dashboard, 25 students (16 at a time)",
         &measure(&client, &class_page, 400, 16).await,
         Duration::from_millis(10),

@@ -160,6 +160,17 @@ pub struct RollupInput<'a> {
 /// that a hidden school cannot be worked out by subtracting the others from the total.
 pub fn rollup(input: &RollupInput<'_>) -> Vec<RollupRow> {
     let min_group = input.min_group.max(1);
+    // Grouped once, in finishing order: a district has hundreds of thousands of attempts.
+    let mut groups: BTreeMap<(i32, &str), Vec<&FinishedAttempt>> = BTreeMap::new();
+    for attempt in &input.finished {
+        groups
+            .entry((attempt.school_id, attempt.module_slug.as_str()))
+            .or_default()
+            .push(attempt);
+    }
+    for group in groups.values_mut() {
+        group.sort_by_key(|a| (a.finished_at, a.attempt_id));
+    }
     let mut rows = Vec::new();
     for module in &input.modules {
         let mut shown_counts = Participation::default();
@@ -172,12 +183,9 @@ pub fn rollup(input: &RollupInput<'_>) -> Vec<RollupRow> {
                 continue;
             };
             any_school = true;
-            let mut finished: Vec<&FinishedAttempt> = input
-                .finished
-                .iter()
-                .filter(|a| a.school_id == *school_id && a.module_slug == module.slug)
-                .collect();
-            finished.sort_by_key(|a| (a.finished_at, a.attempt_id));
+            let finished: &[&FinishedAttempt] = groups
+                .get(&(*school_id, module.slug.as_str()))
+                .map_or(&[], Vec::as_slice);
             let counts_shown = participation.assigned >= min_group;
             let included: Vec<&FinishedAttempt> = if counts_shown {
                 finished[..finished.len() / min_group * min_group].to_vec()

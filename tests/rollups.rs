@@ -256,3 +256,99 @@ async fn a_seeded_district_rolls_up_with_figures_everywhere() {
         );
     }
 }
+
+/// The database's window-function arithmetic must match the domain's, on every backend.
+#[rocket::async_test]
+async fn the_database_adds_up_groups_exactly_as_the_domain_does() {
+    use std::collections::BTreeMap;
+    use tellwise::db::entities::{assignment, attempt, class};
+    use tellwise::domain::rollup::{FinishedAttempt, Period, figures_of};
+
+    let env = TestEnv::new().await;
+    let browser = env.browser().await;
+    let app = browser.app();
+    tellwise::demo::seed_demo(&app.db, &app.curriculum, 0.005, 11)
+        .await
+        .expect("seeded");
+    let classes: BTreeMap<i32, i32> = class::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("classes")
+        .into_iter()
+        .map(|c| (c.id, c.school_id))
+        .collect();
+    let assignments: BTreeMap<i32, i32> = assignment::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("assignments")
+        .into_iter()
+        .map(|a| (a.id, classes[&a.class_id]))
+        .collect();
+    let attempts = attempt::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("attempts");
+    let school_ids: Vec<i32> = classes
+        .values()
+        .copied()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for (period, min_group) in [
+        (Period::All, 10),
+        (Period::Fall(2026), 7),
+        (Period::Spring(2026), 3),
+    ] {
+        let finished: Vec<FinishedAttempt> = attempts
+            .iter()
+            .filter_map(|a| {
+                let at = a.finished_at?;
+                period.contains(at).then(|| FinishedAttempt {
+                    attempt_id: a.id,
+                    school_id: assignments[&a.assignment_id],
+                    module_slug: a.module_slug.clone(),
+                    finished_at: at,
+                    score: (a.score_correct.unwrap_or(0), a.score_total.unwrap_or(0)),
+                    checks: match (a.check_total, a.check_before_correct, a.check_after_correct) {
+                        (Some(t), Some(b), Some(f)) => Some((t, b, f)),
+                        _ => None,
+                    },
+                })
+            })
+            .collect();
+        let mut expected = BTreeMap::new();
+        let mut keys: Vec<(i32, String)> = finished
+            .iter()
+            .map(|a| (a.school_id, a.module_slug.clone()))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            let group: Vec<&FinishedAttempt> = finished
+                .iter()
+                .filter(|a| a.school_id == key.0 && a.module_slug == key.1)
+                .collect();
+            expected.insert(key, figures_of(&group, min_group));
+        }
+        let actual = tellwise::db::queries::reports::group_figures(
+            &app.db,
+            &school_ids,
+            period.bounds(),
+            min_group,
+        )
+        .await
+        .expect("query");
+        assert_eq!(actual.len(), expected.len(), "{period:?}");
+        assert!(!actual.is_empty(), "{period:?} has finished attempts");
+        for (key, want) in &expected {
+            let got = &actual[key];
+            assert!(
+                (got.score_sum - want.score_sum).abs() < 1e-6,
+                "{period:?} {key:?}: {got:?} vs {want:?}"
+            );
+            let mut got = got.clone();
+            got.score_sum = want.score_sum;
+            assert_eq!(&got, want, "{period:?} {key:?}");
+        }
+    }
+}

@@ -70,6 +70,21 @@ impl Period {
         }
     }
 
+    /// The period as a half-open range of times, or `None` for all time.
+    pub fn bounds(self) -> Option<(NaiveDateTime, NaiveDateTime)> {
+        let at = |y: i32, m: u32| {
+            NaiveDate::from_ymd_opt(y, m, 1)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .unwrap_or_default()
+        };
+        match self {
+            Period::All => None,
+            Period::SchoolYear(y) => Some((at(y, 8), at(y + 1, 8))),
+            Period::Fall(y) => Some((at(y, 8), at(y + 1, 1))),
+            Period::Spring(y) => Some((at(y + 1, 1), at(y + 1, 8))),
+        }
+    }
+
     /// The school year a date falls in (by its starting calendar year).
     pub fn school_year_of(date: NaiveDate) -> i32 {
         if date.month() >= 8 {
@@ -145,13 +160,70 @@ pub struct RollupRow {
     pub gain: GainResult,
 }
 
+/// What one school's finished attempts at one module add up to. Computed by the database for
+/// whole districts (`db::queries::reports::group_figures`) and by `figures_of` here; the two
+/// must agree, and a test checks that they do.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupFigures {
+    pub finished: usize,
+    /// The first whole groups of the minimum, in finishing order.
+    pub included: usize,
+    /// Sum of (correct / total) over the included attempts that had questions.
+    pub score_sum: f64,
+    pub scored: usize,
+    /// Included attempts with knowledge checks answered both times, and their sums.
+    pub matched: usize,
+    pub check_total: i64,
+    pub check_before: i64,
+    pub check_after: i64,
+}
+
+impl GroupFigures {
+    fn add(&mut self, other: &GroupFigures) {
+        self.finished += other.finished;
+        self.included += other.included;
+        self.score_sum += other.score_sum;
+        self.scored += other.scored;
+        self.matched += other.matched;
+        self.check_total += other.check_total;
+        self.check_before += other.check_before;
+        self.check_after += other.check_after;
+    }
+}
+
+/// The figures of one group of finished attempts.
+pub fn figures_of(attempts: &[&FinishedAttempt], min_group: usize) -> GroupFigures {
+    let min_group = min_group.max(1);
+    let mut sorted = attempts.to_vec();
+    sorted.sort_by_key(|a| (a.finished_at, a.attempt_id));
+    let included = &sorted[..sorted.len() / min_group * min_group];
+    let mut figures = GroupFigures {
+        finished: sorted.len(),
+        included: included.len(),
+        ..GroupFigures::default()
+    };
+    for attempt in included {
+        if attempt.score.1 > 0 {
+            figures.score_sum += attempt.score.0 as f64 / attempt.score.1 as f64;
+            figures.scored += 1;
+        }
+        if let Some((total, before, after)) = attempt.checks {
+            figures.matched += 1;
+            figures.check_total += i64::from(total);
+            figures.check_before += i64::from(before);
+            figures.check_after += i64::from(after);
+        }
+    }
+    figures
+}
+
 /// Everything a roll-up needs, already narrowed to the schools, modules and period asked for.
 pub struct RollupInput<'a> {
     pub modules: Vec<&'a Module>,
     pub schools: BTreeMap<i32, String>,
     /// Per (school, module slug).
     pub participation: BTreeMap<(i32, String), Participation>,
-    pub finished: Vec<FinishedAttempt>,
+    pub figures: BTreeMap<(i32, String), GroupFigures>,
     pub min_group: usize,
 }
 
@@ -160,49 +232,30 @@ pub struct RollupInput<'a> {
 /// that a hidden school cannot be worked out by subtracting the others from the total.
 pub fn rollup(input: &RollupInput<'_>) -> Vec<RollupRow> {
     let min_group = input.min_group.max(1);
-    // Grouped once, in finishing order: a district has hundreds of thousands of attempts.
-    let mut groups: BTreeMap<(i32, &str), Vec<&FinishedAttempt>> = BTreeMap::new();
-    for attempt in &input.finished {
-        groups
-            .entry((attempt.school_id, attempt.module_slug.as_str()))
-            .or_default()
-            .push(attempt);
-    }
-    for group in groups.values_mut() {
-        group.sort_by_key(|a| (a.finished_at, a.attempt_id));
-    }
+    let none = GroupFigures::default();
     let mut rows = Vec::new();
     for module in &input.modules {
         let mut shown_counts = Participation::default();
-        let mut shown_finished = 0;
-        let mut shown_included: Vec<&FinishedAttempt> = Vec::new();
+        let mut shown = GroupFigures::default();
         let mut any_school = false;
         for (school_id, school) in &input.schools {
-            let Some(participation) = input.participation.get(&(*school_id, module.slug.clone()))
-            else {
+            let key = (*school_id, module.slug.clone());
+            let Some(participation) = input.participation.get(&key) else {
                 continue;
             };
             any_school = true;
-            let finished: &[&FinishedAttempt] = groups
-                .get(&(*school_id, module.slug.as_str()))
-                .map_or(&[], Vec::as_slice);
+            let figures = input.figures.get(&key).unwrap_or(&none);
             let counts_shown = participation.assigned >= min_group;
-            let included: Vec<&FinishedAttempt> = if counts_shown {
-                finished[..finished.len() / min_group * min_group].to_vec()
-            } else {
-                Vec::new()
-            };
             if counts_shown {
                 shown_counts.assigned += participation.assigned;
                 shown_counts.started += participation.started;
-                shown_finished += finished.len();
-                shown_included.extend(&included);
+                shown.add(figures);
             }
             rows.push(row(
                 module,
                 Some(school.clone()),
-                counts_shown.then_some((participation, finished.len())),
-                &included,
+                counts_shown.then_some(participation),
+                if counts_shown { figures } else { &none },
                 min_group,
             ));
         }
@@ -211,8 +264,8 @@ pub fn rollup(input: &RollupInput<'_>) -> Vec<RollupRow> {
             rows.push(row(
                 module,
                 None,
-                counts_shown.then_some((&shown_counts, shown_finished)),
-                &shown_included,
+                counts_shown.then_some(&shown_counts),
+                &shown,
                 min_group,
             ));
         }
@@ -220,59 +273,48 @@ pub fn rollup(input: &RollupInput<'_>) -> Vec<RollupRow> {
     rows
 }
 
-/// A row from its counts (`None` when hidden) and the finished attempts its figures cover.
+/// A row from its counts (`None` when hidden) and the figures of the attempts it covers.
 fn row(
     module: &Module,
     school: Option<String>,
-    counts: Option<(&Participation, usize)>,
-    included: &[&FinishedAttempt],
+    counts: Option<&Participation>,
+    figures: &GroupFigures,
     min_group: usize,
 ) -> RollupRow {
-    let scores: Vec<f64> = included
-        .iter()
-        .filter(|a| a.score.1 > 0)
-        .map(|a| a.score.0 as f64 / a.score.1 as f64)
-        .collect();
-    let shown = included.len() >= min_group;
-    let average_score_percent = (shown && !scores.is_empty())
-        .then(|| (scores.iter().sum::<f64>() * 100.0 / scores.len() as f64).round() as u32);
+    let shown = figures.included >= min_group;
+    let average_score_percent = (shown && figures.scored > 0)
+        .then(|| (figures.score_sum * 100.0 / figures.scored as f64).round() as u32);
+    let finished = figures.finished;
     RollupRow {
         school,
         module_slug: module.slug.clone(),
         module_title: module.title.clone(),
         tier: module.tier.to_string(),
         counts_suppressed: counts.is_none(),
-        assigned: counts.map(|(p, _)| p.assigned),
-        started: counts.map(|(p, _)| p.started),
-        finished: counts.map(|(_, finished)| finished),
-        participation_percent: counts.map(|(p, _)| percent(p.started, p.assigned)),
-        completion_percent: counts.map(|(p, finished)| percent(finished, p.assigned)),
-        included: if shown { included.len() } else { 0 },
+        assigned: counts.map(|p| p.assigned),
+        started: counts.map(|p| p.started),
+        finished: counts.map(|_| finished),
+        participation_percent: counts.map(|p| percent(p.started, p.assigned)),
+        completion_percent: counts.map(|p| percent(finished, p.assigned)),
+        included: if shown { figures.included } else { 0 },
         suppressed: !shown,
         average_score_percent,
-        gain: gain_of(if shown { included } else { &[] }, min_group),
+        gain: gain_of(figures, shown, min_group),
     }
 }
 
-/// Share right on the knowledge checks before and after, over the students in `included` who
+/// Share right on the knowledge checks before and after, over the included students who
 /// answered every check both times; hidden when fewer than `min_group` did.
-fn gain_of(included: &[&FinishedAttempt], min_group: usize) -> GainResult {
-    let matched: Vec<(i32, i32, i32)> = included.iter().filter_map(|a| a.checks).collect();
-    let shown = matched.len() >= min_group;
-    let total: i32 = matched.iter().map(|c| c.0).sum();
-    let share = |pick: fn(&(i32, i32, i32)) -> i32| {
-        shown.then(|| {
-            percent(
-                matched.iter().map(pick).sum::<i32>() as usize,
-                total as usize,
-            )
-        })
+fn gain_of(figures: &GroupFigures, included_shown: bool, min_group: usize) -> GainResult {
+    let shown = included_shown && figures.matched >= min_group;
+    let share = |right: i64| {
+        shown.then(|| percent(right.max(0) as usize, figures.check_total.max(0) as usize))
     };
-    let before_percent = share(|c| c.1);
-    let after_percent = share(|c| c.2);
+    let before_percent = share(figures.check_before);
+    let after_percent = share(figures.check_after);
     GainResult {
         suppressed: !shown,
-        matched: shown.then_some(matched.len()),
+        matched: shown.then_some(figures.matched),
         change: before_percent
             .zip(after_percent)
             .map(|(b, a)| a as i32 - b as i32),
@@ -349,6 +391,20 @@ mod tests {
         assert!(Period::Spring(2026).contains(date(2027, 7, 31)));
         assert!(!Period::SchoolYear(2026).contains(date(2026, 7, 31)));
         assert!(Period::SchoolYear(2025).contains(date(2026, 7, 31)));
+        for period in Period::choices(date(2026, 11, 24).date()) {
+            for at in [
+                date(2026, 7, 31),
+                date(2026, 8, 1),
+                date(2026, 12, 31),
+                date(2027, 1, 1),
+                date(2027, 7, 31),
+            ] {
+                let in_bounds = period
+                    .bounds()
+                    .is_none_or(|(from, to)| from <= at && at < to);
+                assert_eq!(in_bounds, period.contains(at), "{period:?} {at}");
+            }
+        }
     }
 
     use crate::curriculum::parse_module;
@@ -392,11 +448,22 @@ mod tests {
                 });
             }
         }
+        let mut figures = BTreeMap::new();
+        for school_id in names.keys() {
+            let group: Vec<&FinishedAttempt> = finished
+                .iter()
+                .filter(|a| a.school_id == *school_id)
+                .collect();
+            figures.insert(
+                (*school_id, module.slug.clone()),
+                figures_of(&group, min_group),
+            );
+        }
         RollupInput {
             modules: vec![module],
             schools: names,
             participation,
-            finished,
+            figures,
             min_group,
         }
     }

@@ -2,7 +2,7 @@
 //! every school, a prevention partner the schools that granted access. Aggregates only, with
 //! the larger roll-up minimum group; never a class or a student.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use rocket::http::ContentType;
 use rocket::{Route, State, get, routes};
@@ -15,9 +15,7 @@ use crate::db::entities::user::{ROLE_ADMIN, ROLE_PARTNER, ROLE_SCHOOL_ADMIN};
 use crate::db::queries::{progress, reports, staff as staff_queries};
 use crate::domain::items::item_statistics;
 use crate::domain::results::ResponseRecord;
-use crate::domain::rollup::{
-    FinishedAttempt, Participation, Period, RollupInput, RollupRow, rollup,
-};
+use crate::domain::rollup::{FinishedAttempt, Period, RollupInput, RollupRow, rollup};
 use crate::error::{AppError, AppResult};
 use crate::views::{Page, charts};
 
@@ -86,102 +84,98 @@ impl Filters {
     }
 }
 
-/// Everything in scope for these filters, ready for `rollup` or `item_statistics`, and every
-/// school the staff member may choose from.
-async fn build<'a>(
-    app: &'a App,
-    staff: &Staff,
-    filters: &Filters,
-) -> AppResult<(BTreeMap<i32, String>, RollupInput<'a>)> {
-    let mut schools = schools_for(app, staff).await?;
+/// The schools and modules a report covers, and every school the staff member may choose.
+struct Scope<'a> {
+    choices: BTreeMap<i32, String>,
+    schools: BTreeMap<i32, String>,
+    modules: Vec<&'a crate::curriculum::Module>,
+}
+
+async fn scope<'a>(app: &'a App, staff: &Staff, filters: &Filters) -> AppResult<Scope<'a>> {
+    let choices = schools_for(app, staff).await?;
+    let mut schools = choices.clone();
     if let Some(only) = filters.school {
         if !schools.contains_key(&only) {
             return Err(AppError::not_found());
         }
         schools.retain(|id, _| *id == only);
     }
-    let modules: Vec<_> = app
+    if let Some(slug) = &filters.module
+        && app.curriculum.get(slug).is_none()
+    {
+        return Err(AppError::not_found());
+    }
+    let modules = app
         .curriculum
         .modules()
         .into_iter()
         .filter(|m| filters.tier.is_none_or(|t| m.tier == t))
         .filter(|m| filters.module.as_ref().is_none_or(|slug| &m.slug == slug))
         .collect();
-    if let Some(slug) = &filters.module
-        && modules.is_empty()
-        && app.curriculum.get(slug).is_none()
-    {
-        return Err(AppError::not_found());
-    }
-    let school_ids: Vec<i32> = schools.keys().copied().collect();
+    Ok(Scope {
+        choices,
+        schools,
+        modules,
+    })
+}
+
+/// Counts and figures per school and module, added up by the database.
+async fn rollup_input<'a>(
+    app: &App,
+    scope: Scope<'a>,
+    filters: &Filters,
+) -> AppResult<RollupInput<'a>> {
+    let school_ids: Vec<i32> = scope.schools.keys().copied().collect();
+    let min_group = app.settings.rollup_min_group_size as usize;
+    let participation = reports::participation(&app.db, &school_ids).await?;
+    let figures =
+        reports::group_figures(&app.db, &school_ids, filters.period.bounds(), min_group).await?;
+    Ok(RollupInput {
+        modules: scope.modules,
+        schools: scope.schools,
+        participation,
+        figures,
+        min_group,
+    })
+}
+
+/// One module's finished attempts in scope, one by one (for item statistics).
+async fn finished_attempts(
+    app: &App,
+    scope: &Scope<'_>,
+    module: &str,
+    filters: &Filters,
+) -> AppResult<Vec<FinishedAttempt>> {
+    let school_ids: Vec<i32> = scope.schools.keys().copied().collect();
     let classes = reports::classes_of_schools(&app.db, &school_ids).await?;
+    let school_of_class: BTreeMap<i32, i32> = classes.iter().map(|c| (c.id, c.school_id)).collect();
     let class_ids: Vec<i32> = classes.iter().map(|c| c.id).collect();
-    let wanted: BTreeSet<&str> = modules.iter().map(|m| m.slug.as_str()).collect();
-    let assignments: Vec<_> = reports::active_assignments_of_classes(&app.db, &class_ids)
+    let assignments: BTreeMap<i32, i32> =
+        reports::active_assignments_of_classes(&app.db, &class_ids)
+            .await?
+            .into_iter()
+            .filter(|a| a.module_slug == module)
+            .filter_map(|a| Some((a.id, *school_of_class.get(&a.class_id)?)))
+            .collect();
+    let ids: Vec<i32> = assignments.keys().copied().collect();
+    Ok(progress::attempts_for_assignments(&app.db, &ids)
         .await?
         .into_iter()
-        .filter(|a| wanted.contains(a.module_slug.as_str()))
-        .collect();
-    let rosters = reports::roster_sizes(&app.db, &class_ids).await?;
-    let assignment_ids: Vec<i32> = assignments.iter().map(|a| a.id).collect();
-    let mut attempts_by_assignment: BTreeMap<i32, Vec<_>> = BTreeMap::new();
-    for attempt in progress::attempts_for_assignments(&app.db, &assignment_ids).await? {
-        attempts_by_assignment
-            .entry(attempt.assignment_id)
-            .or_default()
-            .push(attempt);
-    }
-
-    let school_of_class: BTreeMap<i32, i32> = classes.iter().map(|c| (c.id, c.school_id)).collect();
-    let mut participation: BTreeMap<(i32, String), Participation> = BTreeMap::new();
-    let mut finished = Vec::new();
-    for assignment in &assignments {
-        let Some(&school_id) = school_of_class.get(&assignment.class_id) else {
-            continue;
-        };
-        let entry = participation
-            .entry((school_id, assignment.module_slug.clone()))
-            .or_default();
-        entry.assigned += rosters.get(&assignment.class_id).copied().unwrap_or(0);
-        for attempt in attempts_by_assignment
-            .get(&assignment.id)
-            .into_iter()
-            .flatten()
-        {
-            entry.started += 1;
-            if let (Some(at), Some(correct), Some(total)) = (
-                attempt.finished_at,
-                attempt.score_correct,
-                attempt.score_total,
-            ) && filters.period.contains(at)
-            {
-                let checks = match (
-                    attempt.check_total,
-                    attempt.check_before_correct,
-                    attempt.check_after_correct,
-                ) {
-                    (Some(total), Some(before), Some(after)) => Some((total, before, after)),
-                    _ => None,
-                };
-                finished.push(FinishedAttempt {
-                    attempt_id: attempt.id,
-                    school_id,
-                    module_slug: assignment.module_slug.clone(),
-                    finished_at: at,
-                    score: (correct, total),
-                    checks,
-                });
+        .filter_map(|attempt| {
+            let at = attempt.finished_at?;
+            if !filters.period.contains(at) {
+                return None;
             }
-        }
-    }
-    let input = RollupInput {
-        modules,
-        schools,
-        participation,
-        finished,
-        min_group: app.settings.rollup_min_group_size as usize,
-    };
-    Ok((schools_for(app, staff).await?, input))
+            Some(FinishedAttempt {
+                attempt_id: attempt.id,
+                school_id: *assignments.get(&attempt.assignment_id)?,
+                module_slug: attempt.module_slug.clone(),
+                finished_at: at,
+                score: (attempt.score_correct?, attempt.score_total?),
+                checks: None,
+            })
+        })
+        .collect())
 }
 
 #[get("/reports?<school>&<tier>&<module>&<period>")]
@@ -194,8 +188,9 @@ async fn rollup_page(
     period: Option<&str>,
 ) -> AppResult<Page> {
     let filters = Filters::parse(school, tier, module, period)?;
-    let (schools, input) = build(app, &staff, &filters).await?;
-    let rows = rollup(&input);
+    let scope = scope(app, &staff, &filters).await?;
+    let schools = scope.choices.clone();
+    let rows = rollup(&rollup_input(app, scope, &filters).await?);
     let totals: Vec<(String, u32, u32)> = rows
         .iter()
         .filter(|r| r.school.is_none())
@@ -247,8 +242,8 @@ async fn rollup_csv(
     period: Option<&str>,
 ) -> AppResult<(ContentType, String)> {
     let filters = Filters::parse(school, tier, module, period)?;
-    let (_, input) = build(app, &staff, &filters).await?;
-    let rows = rollup(&input);
+    let scope = scope(app, &staff, &filters).await?;
+    let rows = rollup(&rollup_input(app, scope, &filters).await?);
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer
         .write_record(RollupRow::csv_header())
@@ -276,8 +271,10 @@ async fn items_page(
 ) -> AppResult<Page> {
     let filters = Filters::parse(school, None, Some(module), period)?;
     let found = app.curriculum.get(module).ok_or_else(AppError::not_found)?;
-    let (_, input) = build(app, &staff, &filters).await?;
-    let finished_ids: Vec<i32> = input.finished.iter().map(|a| a.attempt_id).collect();
+    let scope = scope(app, &staff, &filters).await?;
+    let finished = finished_attempts(app, &scope, &found.slug, &filters).await?;
+    let min_group = app.settings.rollup_min_group_size as usize;
+    let finished_ids: Vec<i32> = finished.iter().map(|a| a.attempt_id).collect();
     let answers: Vec<ResponseRecord> = progress::responses_of_attempts(&app.db, &finished_ids)
         .await?
         .into_iter()
@@ -288,10 +285,10 @@ async fn items_page(
             correct: r.correct,
         })
         .collect();
-    let stats = item_statistics(found, &input.finished, &answers, input.min_group);
+    let stats = item_statistics(found, &finished, &answers, min_group);
     let context = json!({
         "stats": stats,
-        "min_group": input.min_group,
+        "min_group": min_group,
         "period_label": filters.period.label(),
     });
     Ok(Page::new(

@@ -191,3 +191,87 @@ fn seed_demo_fills_an_empty_database_once() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already has 8 classes"));
 }
+
+/// The restore drill: back up a database in use, open the copy as the database, and find every
+/// row again.
+#[rocket::async_test]
+async fn a_backup_restores_with_every_row() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let seeded = tellwise(dir.path())
+        .args(["seed-demo", "--scale", "0.002"])
+        .output()
+        .expect("runs");
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    // The server has the database open while the backup runs.
+    let live = tellwise::db::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("tellwise.sqlite").display()
+    ))
+    .await
+    .expect("open");
+    let target = dir.path().join("copies").join("drill.sqlite");
+    let backup = tellwise(dir.path())
+        .args(["backup", "--to"])
+        .arg(&target)
+        .output()
+        .expect("runs");
+    assert!(
+        backup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    assert!(String::from_utf8_lossy(&backup.stdout).contains("backup written to"));
+    let again = tellwise(dir.path())
+        .args(["backup", "--to"])
+        .arg(&target)
+        .output()
+        .expect("runs");
+    assert!(
+        !again.status.success(),
+        "an existing file is never overwritten"
+    );
+
+    let restored = tellwise::db::connect(&format!("sqlite://{}", target.display()))
+        .await
+        .expect("open the copy");
+    for table in [
+        "schools",
+        "users",
+        "classes",
+        "students",
+        "assignments",
+        "attempts",
+        "responses",
+    ] {
+        let count = |db: sea_orm::DatabaseConnection| async move {
+            db.query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("row")
+            .try_get_by_index::<i64>(0)
+            .expect("number")
+        };
+        let (original, copy) = (count(live.clone()).await, count(restored.clone()).await);
+        assert_eq!(original, copy, "{table}");
+        assert!(original > 0, "{table} has rows");
+    }
+    let check = restored
+        .query_one_raw(Statement::from_string(
+            restored.get_database_backend(),
+            "PRAGMA integrity_check".to_string(),
+        ))
+        .await
+        .expect("check")
+        .expect("row")
+        .try_get_by_index::<String>(0)
+        .expect("text");
+    assert_eq!(check, "ok");
+}

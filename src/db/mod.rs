@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -58,6 +58,50 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
         .map_err(|e| format!("cannot connect to the {backend:?} database: {e}"))
 }
 
+/// Writes a consistent copy of a running SQLite database to `target` with `VACUUM INTO`, which
+/// reads one snapshot while the server keeps writing. PostgreSQL and MariaDB have their own
+/// tools, which do the same job better than Tellwise could.
+pub async fn backup(
+    db: &DatabaseConnection,
+    url: &str,
+    target: &std::path::Path,
+) -> Result<(), String> {
+    if let Some(advice) = dump_advice(Backend::from_url(url)?) {
+        return Err(advice.into());
+    }
+    if target.exists() {
+        return Err(format!(
+            "{} already exists: choose a new file",
+            target.display()
+        ));
+    }
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let path = target
+        .to_str()
+        .ok_or("the backup path must be valid UTF-8")?
+        .replace('\'', "''");
+    db.execute_unprepared(&format!("VACUUM INTO '{path}'"))
+        .await
+        .map_err(|e| format!("backup failed: {e}"))?;
+    Ok(())
+}
+
+/// How to back up the databases that have their own dump tools.
+fn dump_advice(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(
+            "for PostgreSQL, back up with pg_dump: pg_dump --format=custom --file=tellwise.dump \"$TELLWISE_DATABASE_URL\" (restore with pg_restore)",
+        ),
+        Backend::MySql => Some(
+            "for MariaDB, back up with mariadb-dump --single-transaction tellwise > tellwise.sql (restore with mariadb tellwise < tellwise.sql)",
+        ),
+    }
+}
+
 /// `sqlite://path` needs its directory to exist and `mode=rwc` so a first run creates the file.
 fn prepare_sqlite_url(url: &str) -> Result<String, String> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
@@ -104,6 +148,13 @@ mod tests {
         assert_eq!(Backend::from_url("mysql://root@h/db"), Ok(Backend::MySql));
         assert!(Backend::from_url("sqlite3://x.db").is_err());
         assert!(Backend::from_url("data/tellwise.sqlite").is_err());
+    }
+
+    #[test]
+    fn server_databases_are_backed_up_with_their_own_dump_tools() {
+        assert_eq!(dump_advice(Backend::Sqlite), None);
+        assert!(dump_advice(Backend::Postgres).is_some_and(|a| a.contains("pg_dump")));
+        assert!(dump_advice(Backend::MySql).is_some_and(|a| a.contains("mariadb-dump")));
     }
 
     #[test]

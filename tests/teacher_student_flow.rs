@@ -330,3 +330,74 @@ async fn student_resumes_where_they_stopped_and_repeats_change_nothing() {
         )
     );
 }
+
+/// Fifty copies of the same answer and of the last step, sent at once (double clicks, retries,
+/// several tabs): one answer, one finished attempt, one score, and no server error.
+#[rocket::async_test]
+async fn concurrent_repeats_make_one_answer_and_one_finish() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room 50", "K-2").await;
+    admin.add_students(class_id, &["Lee"]).await;
+    admin.assign(class_id, "safe-and-unsafe-secrets").await;
+    let (code, cards) = admin.login_cards(class_id).await;
+    let student = env.browser().await;
+    student.student_sign_in(&code, "Lee", &cards[0].1).await;
+    let slug = "safe-and-unsafe-secrets";
+    let module = student.app().curriculum.get(slug).expect("module").clone();
+    let start = student
+        .post_form(&format!("/student/modules/{slug}/start"), &[])
+        .await;
+    let location = common::location(&start);
+    drop(start);
+    student
+        .answer_checks_before(slug, location, common::Answers::AllRight)
+        .await;
+    let token = student.csrf().await;
+    let last = module.steps.len();
+    for (i, step) in module.steps.iter().enumerate() {
+        let path = format!("/student/modules/{slug}/steps/{}", i + 1);
+        let mut fields = vec![("csrf_token".to_string(), token.clone())];
+        fields.extend(common::answer_fields(step, common::Answers::AllRight));
+        let copies = if step.kind.is_answered() || i + 1 == last {
+            50
+        } else {
+            1
+        };
+        let sends = (0..copies).map(|_| {
+            let refs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let path = path.clone();
+            let student = &student;
+            async move { student.post_raw(&path, &refs).await.status() }
+        });
+        for status in rocket::futures::future::join_all(sends).await {
+            assert!(
+                status == Status::SeeOther || status == Status::Conflict,
+                "step {}: {status}",
+                i + 1
+            );
+        }
+    }
+    let db = &student.app().db;
+    let attempts = tellwise::db::entities::attempt::Entity::find()
+        .all(db)
+        .await
+        .expect("attempts");
+    assert_eq!(attempts.len(), 1);
+    assert!(attempts[0].finished_at.is_some());
+    assert_eq!(attempts[0].score_correct, attempts[0].score_total);
+    let answered = module.steps.iter().filter(|s| s.kind.is_answered()).count();
+    let responses = tellwise::db::entities::response::Entity::find()
+        .count(db)
+        .await
+        .expect("count");
+    assert_eq!(
+        responses as usize,
+        answered + module.check_steps().len(),
+        "one answer per step and phase"
+    );
+}

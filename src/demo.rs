@@ -16,6 +16,16 @@ use sea_orm::{
 use crate::curriculum::{Curriculum, StepKind, Tier};
 use crate::db::entities::class;
 
+/// Every table seed-demo writes, parents first.
+const TABLES: [&str; 7] = [
+    "schools",
+    "users",
+    "classes",
+    "students",
+    "assignments",
+    "attempts",
+    "responses",
+];
 const CLASSES_PER_SCHOOL: usize = 100;
 const STUDENTS_PER_CLASS: usize = 25;
 const MODULES_PER_CLASS: usize = 4;
@@ -141,15 +151,7 @@ pub async fn seed_demo(
     let schools_total = classes_total.div_ceil(CLASSES_PER_SCHOOL);
     let id_base = |table: &str| format!("SELECT COALESCE(MAX(id), 0) FROM {table}");
     let mut base = std::collections::BTreeMap::new();
-    for table in [
-        "schools",
-        "users",
-        "classes",
-        "students",
-        "assignments",
-        "attempts",
-        "responses",
-    ] {
+    for table in TABLES {
         let row = db
             .query_one_raw(sea_orm::Statement::from_string(
                 db.get_database_backend(),
@@ -377,15 +379,7 @@ pub async fn seed_demo(
     summary.answers = responses.finish().await?;
     if db.get_database_backend() == DatabaseBackend::Postgres {
         // Ids were chosen here: move each sequence past them.
-        for table in [
-            "schools",
-            "users",
-            "classes",
-            "students",
-            "assignments",
-            "attempts",
-            "responses",
-        ] {
+        for table in TABLES {
             db.execute_unprepared(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
             ))

@@ -192,10 +192,7 @@ async fn student_answers_that_make_no_sense_are_refused_and_nothing_is_saved() {
         + 1;
     for number in 1..question_number {
         let fields = common::answer_fields(&module.steps[number - 1], common::Answers::AllRight);
-        let fields: Vec<(&str, &str)> = fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let fields = common::as_refs(&fields);
         let response = student
             .post_form(&format!("{base}/steps/{number}"), &fields)
             .await;

@@ -192,10 +192,7 @@ async fn reach_step(student: &Browser, slug: &str, index: usize) {
         .await;
     for (i, step) in module.steps.iter().enumerate().take(index) {
         let fields = answer_fields(step, Answers::AllRight);
-        let fields: Vec<(&str, &str)> = fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let fields = common::as_refs(&fields);
         let response = student
             .post_form(&format!("/student/modules/{slug}/steps/{}", i + 1), &fields)
             .await;
@@ -231,20 +228,14 @@ async fn feed_sort_and_reply_work_as_plain_forms_and_links() {
                     .skip(1)
                     .map(|i| (format!("sort[{}]", i.id), i.bucket.clone()))
                     .collect();
-                let refs: Vec<(&str, &str)> = fields
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
+                let refs = common::as_refs(&fields);
                 let response = student.post_form(&path, &refs).await;
                 assert_eq!(response.status(), Status::UnprocessableEntity);
                 let html = response.into_string().await.unwrap_or_default();
                 assert!(html.contains("Put every item in a box"));
                 // Every item in the wrong box: saved, and the right box is shown.
                 let wrong = answer_fields(step, Answers::AllWrong);
-                let refs: Vec<(&str, &str)> = wrong
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
+                let refs = common::as_refs(&wrong);
                 assert_eq!(
                     student.post_form(&path, &refs).await.status(),
                     Status::SeeOther
@@ -295,10 +286,7 @@ async fn feed_sort_and_reply_work_as_plain_forms_and_links() {
             }
             _ => {
                 let fields = answer_fields(step, Answers::AllRight);
-                let refs: Vec<(&str, &str)> = fields
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
+                let refs = common::as_refs(&fields);
                 assert_eq!(
                     student.post_form(&path, &refs).await.status(),
                     Status::SeeOther

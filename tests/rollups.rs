@@ -352,3 +352,76 @@ async fn the_database_adds_up_groups_exactly_as_the_domain_does() {
         }
     }
 }
+
+#[rocket::async_test]
+async fn staff_and_partner_forms_refuse_what_makes_no_sense() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let north = school_id(&admin, "North Middle").await;
+    let teacher = staff(&env, &admin, "Tia Teacher", "teacher", north).await;
+    drop(teacher);
+    for (role, school) in [
+        ("janitor", north.to_string()),
+        ("teacher", "9999".to_string()),
+    ] {
+        let response = admin
+            .post_form(
+                "/admin/teachers",
+                &[
+                    ("name", "Bad Account"),
+                    ("email", "bad@district.test"),
+                    ("password", PASSWORD),
+                    ("role", role),
+                    ("school_id", &school),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), Status::BadRequest, "{role} at {school}");
+    }
+    // Only a partner account can be given a school's reports.
+    let teacher_id =
+        tellwise::db::queries::staff::find_by_email(&admin.app().db, "tia.teacher@district.test")
+            .await
+            .expect("query")
+            .expect("teacher")
+            .id
+            .to_string();
+    let response = admin
+        .post_form(
+            &format!("/admin/schools/{north}/partners"),
+            &[("partner_id", &teacher_id)],
+        )
+        .await;
+    assert_eq!(response.status(), Status::BadRequest);
+    drop(response);
+    let partner = staff(&env, &admin, "Pia Partner", "partner", north).await;
+    drop(partner);
+    let partner_id =
+        tellwise::db::queries::staff::find_by_email(&admin.app().db, "pia.partner@district.test")
+            .await
+            .expect("query")
+            .expect("partner")
+            .id
+            .to_string();
+    // Granting twice changes nothing; an unknown school is not found.
+    for _ in 0..2 {
+        let response = admin
+            .post_form(
+                &format!("/admin/schools/{north}/partners"),
+                &[("partner_id", &partner_id)],
+            )
+            .await;
+        assert_eq!(response.status(), Status::SeeOther);
+    }
+    let grants = tellwise::db::queries::staff::partner_grants(&admin.app().db)
+        .await
+        .expect("grants");
+    assert_eq!(grants.len(), 1);
+    let response = admin
+        .post_form(
+            "/admin/schools/9999/partners",
+            &[("partner_id", &partner_id)],
+        )
+        .await;
+    assert_eq!(response.status(), Status::NotFound);
+}

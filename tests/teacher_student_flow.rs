@@ -238,10 +238,7 @@ async fn student_resumes_where_they_stopped_and_repeats_change_nothing() {
 
     for number in 1..=question_index {
         let fields = common::answer_fields(&module.steps[number - 1], common::Answers::AllRight);
-        let fields: Vec<(&str, &str)> = fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let fields = common::as_refs(&fields);
         let response = student
             .post_form(
                 &format!("/student/modules/safe-and-unsafe-secrets/steps/{number}"),
@@ -366,10 +363,7 @@ async fn concurrent_repeats_make_one_answer_and_one_finish() {
             1
         };
         let sends = (0..copies).map(|_| {
-            let refs: Vec<(&str, &str)> = fields
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
+            let refs = common::as_refs(&fields);
             let path = path.clone();
             let student = &student;
             async move { student.post_raw(&path, &refs).await.status() }

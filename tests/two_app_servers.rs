@@ -60,11 +60,11 @@ impl RoundRobin {
     async fn post(&mut self, path: &str, fields: &[(String, String)]) -> (Status, Option<String>) {
         let (_, html, _) = self.get("/help").await;
         let token = common::csrf_in(&html).expect("a CSRF token");
-        let mut body = vec![format!("csrf_token={}", urlencode(&token))];
+        let mut body = vec![format!("csrf_token={}", common::urlencode(&token))];
         body.extend(
             fields
                 .iter()
-                .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))),
+                .map(|(k, v)| format!("{}={}", common::urlencode(k), common::urlencode(v))),
         );
         let server = self.next();
         let response = self.servers[server]
@@ -78,18 +78,6 @@ impl RoundRobin {
         let location = response.headers().get_one("Location").map(str::to_string);
         (response.status(), location)
     }
-}
-
-fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[rocket::async_test]

@@ -379,7 +379,7 @@ pub fn module_results(
 
 /// Share correct on the knowledge checks before and after the lesson, over the included
 /// students who answered every check both times. Hidden below the minimum group size.
-pub(crate) fn knowledge_gain(
+fn knowledge_gain(
     module: &Module,
     included: &BTreeSet<i32>,
     after: &[ResponseRecord],

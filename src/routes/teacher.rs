@@ -210,13 +210,20 @@ impl Progress {
     }
 }
 
-/// One student's place in one assignment, as the class dashboard shows it.
+/// One student's place in one assignment, as the class dashboard and its CSV show it.
+#[derive(Serialize)]
+struct StudentCell {
+    status: &'static str,
+    label: String,
+    overdue: bool,
+}
+
 fn student_cell(
     attempt: Option<&attempt::Model>,
     steps: usize,
     due_on: Option<chrono::NaiveDate>,
     today: chrono::NaiveDate,
-) -> serde_json::Value {
+) -> StudentCell {
     let finished = attempt.is_some_and(|a| a.finished_at.is_some());
     let overdue = !finished && due_on.is_some_and(|due| due < today);
     let (status, label) = match attempt {
@@ -227,7 +234,11 @@ fn student_cell(
         ),
         None => ("not-started", "Not started".to_string()),
     };
-    json!({ "status": status, "label": label, "overdue": overdue })
+    StudentCell {
+        status,
+        label,
+        overdue,
+    }
 }
 
 fn today() -> chrono::NaiveDate {
@@ -667,8 +678,8 @@ async fn progress_csv(app: &State<App>, staff: Staff, id: i32) -> AppResult<(Con
                 .get(&a.module_slug)
                 .map_or(0, |m| m.steps.len());
             let cell = student_cell(attempt, steps, a.due_on, today);
-            let mut label = cell["label"].as_str().unwrap_or_default().to_string();
-            if cell["overdue"] == json!(true) {
+            let mut label = cell.label;
+            if cell.overdue {
                 label.push_str(", overdue");
             }
             row.push(label);

@@ -232,7 +232,7 @@ fn encode(fields: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-fn urlencode(value: &str) -> String {
+pub fn urlencode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
@@ -447,10 +447,7 @@ impl Browser {
             let (status, _) = self.get(&path).await;
             assert_eq!(status, Status::Ok, "step page {path}");
             let fields = answer_fields(step, answers);
-            let fields: Vec<(&str, &str)> = fields
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
+            let fields = as_refs(&fields);
             let response = self.post_form(&path, &fields).await;
             assert_eq!(
                 response.status(),
@@ -481,10 +478,7 @@ impl Browser {
             let (status, _) = self.get(&path).await;
             assert_eq!(status, Status::Ok, "check page {path}");
             let fields = answer_fields(&module.steps[index], before);
-            let fields: Vec<(&str, &str)> = fields
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
+            let fields = as_refs(&fields);
             let response = self.post_form(&path, &fields).await;
             assert_eq!(response.status(), Status::SeeOther, "check {path} saved");
             location = response
@@ -495,6 +489,14 @@ impl Browser {
         }
         location
     }
+}
+
+/// Owned form fields as the `(&str, &str)` pairs `post_form` takes.
+pub fn as_refs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }
 
 /// The form fields a student sends to answer a step all right or all wrong.

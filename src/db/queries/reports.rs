@@ -4,11 +4,9 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Statement};
 
-use crate::db::entities::{assignment, class, student};
+use crate::db::entities::{assignment, class};
 use crate::domain::rollup::{GroupFigures, Participation};
 use crate::error::AppResult;
 
@@ -37,29 +35,6 @@ pub async fn active_assignments_of_classes(
         .filter(assignment::Column::RemovedAt.is_null())
         .all(db)
         .await?)
-}
-
-/// How many students each class has.
-pub async fn roster_sizes(
-    db: &impl ConnectionTrait,
-    class_ids: &[i32],
-) -> AppResult<BTreeMap<i32, usize>> {
-    if class_ids.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    let counts: Vec<(i32, i64)> = student::Entity::find()
-        .select_only()
-        .column(student::Column::ClassId)
-        .column_as(student::Column::Id.count(), "students")
-        .filter(student::Column::ClassId.is_in(class_ids.iter().copied()))
-        .group_by(student::Column::ClassId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(counts
-        .into_iter()
-        .map(|(class, n)| (class, n.max(0) as usize))
-        .collect())
 }
 
 /// Assigned and started students per (school, module), counted by the database.

@@ -24,6 +24,12 @@ pub struct Settings {
     pub rollup_min_group_size: u32,
     #[serde(default)]
     pub secure_cookies: bool,
+    /// A staff session ends after this many minutes without a request...
+    #[serde(default = "default_staff_idle_minutes")]
+    pub staff_idle_minutes: u32,
+    /// ...and this many hours after signing in, however active.
+    #[serde(default = "default_staff_max_hours")]
+    pub staff_max_hours: u32,
     #[serde(default)]
     pub public_url: Option<String>,
     /// Replaces the bundled curriculum (for curriculum authors).
@@ -65,6 +71,14 @@ fn default_min_group_size() -> u32 {
     5
 }
 
+fn default_staff_idle_minutes() -> u32 {
+    30
+}
+
+fn default_staff_max_hours() -> u32 {
+    12
+}
+
 impl Settings {
     /// Every help contact text the help page shows: the school's own, then the national ones.
     pub fn help_contact_texts(&self) -> Vec<String> {
@@ -74,6 +88,14 @@ impl Settings {
             texts.extend(contact.description.clone());
         }
         texts
+    }
+
+    /// How long staff sessions last without activity, and at most.
+    pub fn staff_session(&self) -> crate::auth::tokens::StaffLifetime {
+        crate::auth::tokens::StaffLifetime {
+            idle_secs: i64::from(self.staff_idle_minutes) * 60,
+            max_secs: i64::from(self.staff_max_hours) * 3600,
+        }
     }
 
     /// The database URL, defaulting to an SQLite file in the data directory.
@@ -90,6 +112,9 @@ impl Settings {
     pub fn validate(&self) -> Result<(), String> {
         if self.min_group_size < 1 {
             return Err("min_group_size must be at least 1".into());
+        }
+        if self.staff_idle_minutes < 1 || self.staff_max_hours < 1 {
+            return Err("staff_idle_minutes and staff_max_hours must be at least 1".into());
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -126,6 +151,9 @@ pub fn figment() -> Figment {
 #[derive(Serialize, Default)]
 struct DefaultSettings {
     cli_colors: bool,
+    /// Rocket trusts `X-Real-IP` by default, which anyone can send: the sign-in limits per
+    /// address would be easy to dodge. Behind a proxy that sets it, configure `ip_header`.
+    ip_header: bool,
 }
 
 pub fn load(figment: &Figment) -> Result<Settings, String> {

@@ -387,5 +387,7 @@ pub async fn seed_demo(
             .map_err(|e| e.to_string())?;
         }
     }
+    // The attempts were written in bulk, past `progress::finish`: add them up once.
+    crate::db::rebuild_rollups(db).await?;
     Ok(summary)
 }

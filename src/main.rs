@@ -273,7 +273,7 @@ async fn create_admin(email: &str, name: &str, school: &str) -> Result<(), Strin
     let name = parse_name(name, "name", 100)?;
     let school_name = parse_name(school, "school name", 200)?;
     let password = read_password()?;
-    passwords::check_strength(&password)?;
+    passwords::check_strength(&password, &[&name, &email, &school_name])?;
     let (_, db) = connect().await?;
     let school = match staff::first_school(&db)
         .await
@@ -294,6 +294,14 @@ async fn create_admin(email: &str, name: &str, school: &str) -> Result<(), Strin
             password_hash,
             role: ROLE_ADMIN,
         },
+    )
+    .await
+    .map_err(|e| e.public_message())?;
+    tellwise::db::queries::audit::note(
+        &db,
+        user.id,
+        "administrator created from the command line",
+        format!("user {}", user.id),
     )
     .await
     .map_err(|e| e.public_message())?;

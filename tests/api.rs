@@ -215,7 +215,7 @@ async fn tokens_are_not_interchangeable_between_cookies_and_the_api() {
     let cookie_token = admin
         .client
         .cookies()
-        .get(tellwise::auth::STAFF_COOKIE)
+        .get(tellwise::auth::cookie_names(false).staff)
         .expect("cookie")
         .value()
         .to_string();

@@ -100,9 +100,29 @@ async fn teacher_forms_explain_what_to_fix() {
         (
             "/admin/teachers".into(),
             vec![
+                ("name", "Tara Teach"),
+                ("email", "tara@school.test"),
+                ("password", "password1234"),
+            ],
+            Status::BadRequest,
+            "too easy to guess",
+        ),
+        (
+            "/admin/teachers".into(),
+            vec![
+                ("name", "Tara Teach"),
+                ("email", "tara@school.test"),
+                ("password", "tara teach 2026"),
+            ],
+            Status::BadRequest,
+            "too easy to guess",
+        ),
+        (
+            "/admin/teachers".into(),
+            vec![
                 ("name", "T"),
                 ("email", common::ADMIN_EMAIL),
-                ("password", "0123456789ab"),
+                ("password", "granite lemon bicycle"),
             ],
             Status::Conflict,
             "already exists",

@@ -175,3 +175,33 @@ async fn the_dashboard_shows_each_students_status_and_what_is_overdue() {
         assert_eq!(other.get(&path).await.0, Status::NotFound, "{path}");
     }
 }
+
+/// A name typed like a formula stays text when the progress CSV is opened in a spreadsheet.
+#[rocket::async_test]
+async fn names_in_csv_exports_never_become_spreadsheet_formulas() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Formulas", "6-8").await;
+    admin
+        .add_students(
+            class_id,
+            &["=HYPERLINK(\"http://x.test\",\"y\")", "-Kai", "Mary-Jo"],
+        )
+        .await;
+    admin.assign(class_id, MODULE).await;
+    let (status, csv) = admin
+        .get(&format!("/teacher/classes/{class_id}/progress.csv"))
+        .await;
+    assert_eq!(status, Status::Ok);
+    let firsts: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').next().unwrap_or(""))
+        .collect();
+    assert!(
+        firsts.iter().any(|c| c.starts_with("\"'=HYPERLINK")),
+        "{csv}"
+    );
+    assert!(firsts.contains(&"'-Kai"), "{csv}");
+    assert!(firsts.contains(&"Mary-Jo"), "{csv}");
+}

@@ -6,45 +6,8 @@ mod common;
 use common::{Answers, Browser, TestEnv};
 use rocket::http::Status;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use tellwise::db::entities::school;
 
 const MODULE: &str = "fake-profiles";
-const PASSWORD: &str = "a long enough password";
-
-async fn school_id(admin: &Browser, name: &str) -> i32 {
-    let response = admin.post_form("/admin/schools", &[("name", name)]).await;
-    assert_eq!(response.status(), Status::SeeOther);
-    drop(response);
-    school::Entity::find()
-        .filter(school::Column::Name.eq(name))
-        .one(&admin.app().db)
-        .await
-        .expect("query")
-        .expect("school created")
-        .id
-}
-
-async fn staff(env: &TestEnv, admin: &Browser, name: &str, role: &str, school: i32) -> Browser {
-    let email = format!("{}@district.test", name.to_lowercase().replace(' ', "."));
-    let school = school.to_string();
-    let response = admin
-        .post_form(
-            "/admin/teachers",
-            &[
-                ("name", name),
-                ("email", &email),
-                ("password", PASSWORD),
-                ("role", role),
-                ("school_id", &school),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), Status::SeeOther, "{name} created");
-    drop(response);
-    let browser = env.browser().await;
-    browser.sign_in(&email, PASSWORD).await;
-    browser
-}
 
 /// A class of `size` students in the teacher's school, of whom `finishing` finish the module.
 async fn class_with(
@@ -74,12 +37,12 @@ async fn class_with(
 async fn each_role_sees_its_own_scope_and_small_groups_stay_hidden() {
     let env = TestEnv::new().await;
     let admin = env.admin().await;
-    let north = school_id(&admin, "North Middle").await;
-    let south = school_id(&admin, "South Middle").await;
-    let teacher_north = staff(&env, &admin, "Nora North", "teacher", north).await;
-    let teacher_south = staff(&env, &admin, "Sam South", "teacher", south).await;
-    let head_north = staff(&env, &admin, "Hana Head", "school_admin", north).await;
-    let partner = staff(&env, &admin, "Pat Partner", "partner", north).await;
+    let north = admin.create_school("North Middle").await;
+    let south = admin.create_school("South Middle").await;
+    let teacher_north = env.staff(&admin, "Nora North", "teacher", north).await;
+    let teacher_south = env.staff(&admin, "Sam South", "teacher", south).await;
+    let head_north = env.staff(&admin, "Hana Head", "school_admin", north).await;
+    let partner = env.staff(&admin, "Pat Partner", "partner", north).await;
 
     let north_class = class_with(&env, &teacher_north, "Room N", 10, 10).await;
     let south_class = class_with(&env, &teacher_south, "Room S", 4, 2).await;
@@ -140,9 +103,34 @@ async fn each_role_sees_its_own_scope_and_small_groups_stay_hidden() {
     );
     // Everyone in the figures answered every question right: all flagged as too easy.
     assert!(items.contains("<td>100%</td>") && items.contains("too easy"));
+    let (status, items_csv) = admin
+        .get(&format!("/reports/items.csv?module={MODULE}"))
+        .await;
+    assert_eq!(status, Status::Ok);
+    let mut lines = items_csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "module,question,prompt,knowledge_check,students,facility_percent,discrimination_points,flags"
+        )
+    );
+    let first = lines.next().expect("a question row");
+    assert!(
+        first.starts_with(&format!("{MODULE},1,"))
+            && first.contains(",10,100,")
+            && first.ends_with("too easy"),
+        "{first}"
+    );
     assert_eq!(
         admin.get("/reports/items?module=nope").await.0,
         Status::NotFound
+    );
+    assert_eq!(
+        teacher_north
+            .get(&format!("/reports/items.csv?module={MODULE}"))
+            .await
+            .0,
+        Status::Forbidden
     );
     assert_eq!(
         teacher_north
@@ -357,8 +345,8 @@ async fn the_database_adds_up_groups_exactly_as_the_domain_does() {
 async fn staff_and_partner_forms_refuse_what_makes_no_sense() {
     let env = TestEnv::new().await;
     let admin = env.admin().await;
-    let north = school_id(&admin, "North Middle").await;
-    let teacher = staff(&env, &admin, "Tia Teacher", "teacher", north).await;
+    let north = admin.create_school("North Middle").await;
+    let teacher = env.staff(&admin, "Tia Teacher", "teacher", north).await;
     drop(teacher);
     for (role, school) in [
         ("janitor", north.to_string()),
@@ -370,7 +358,7 @@ async fn staff_and_partner_forms_refuse_what_makes_no_sense() {
                 &[
                     ("name", "Bad Account"),
                     ("email", "bad@district.test"),
-                    ("password", PASSWORD),
+                    ("password", common::STAFF_PASSWORD),
                     ("role", role),
                     ("school_id", &school),
                 ],
@@ -394,7 +382,7 @@ async fn staff_and_partner_forms_refuse_what_makes_no_sense() {
         .await;
     assert_eq!(response.status(), Status::BadRequest);
     drop(response);
-    let partner = staff(&env, &admin, "Pia Partner", "partner", north).await;
+    let partner = env.staff(&admin, "Pia Partner", "partner", north).await;
     drop(partner);
     let partner_id =
         tellwise::db::queries::staff::find_by_email(&admin.app().db, "pia.partner@district.test")
@@ -424,4 +412,272 @@ async fn staff_and_partner_forms_refuse_what_makes_no_sense() {
         )
         .await;
     assert_eq!(response.status(), Status::NotFound);
+}
+
+/// The roll-up ledger as the database holds it, in a comparable form.
+async fn ledger_rows(app: &tellwise::App) -> Vec<String> {
+    use tellwise::db::entities::{rollup_entry, rollup_head};
+    let mut rows: Vec<String> = rollup_entry::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("entries")
+        .into_iter()
+        .map(|e| {
+            format!(
+                "entry {} {} #{} at {} scored {} sum {:.9} matched {} checks {}/{}/{}",
+                e.school_id,
+                e.module_slug,
+                e.seq,
+                e.finished_at.format("%Y-%m-%d %H:%M"),
+                e.scored,
+                e.score_sum,
+                e.matched,
+                e.check_total,
+                e.check_before,
+                e.check_after
+            )
+        })
+        .collect();
+    rows.extend(
+        rollup_head::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("heads")
+            .into_iter()
+            .map(|h| {
+                format!(
+                    "head {} {} finished {} scored {} sum {:.9} matched {} checks {}/{}/{}",
+                    h.school_id,
+                    h.module_slug,
+                    h.finished,
+                    h.scored,
+                    h.score_sum,
+                    h.matched,
+                    h.check_total,
+                    h.check_before,
+                    h.check_after
+                )
+            }),
+    );
+    rows.sort();
+    rows
+}
+
+/// Finishing adds each attempt to the roll-up sums as it happens; the sums are exactly what a
+/// rebuild from the attempts writes, and unassigning and assigning again take the class's
+/// attempts out of the roll-up and back.
+#[rocket::async_test]
+async fn finishing_keeps_the_rollup_sums_a_rebuild_would_write() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let school = admin.create_school("Ledger Middle").await;
+    let teacher = env.staff(&admin, "Lee Dger", "teacher", school).await;
+    let class_id = class_with(&env, &teacher, "7L", 4, 3).await;
+    let (code, cards) = teacher.login_cards(class_id).await;
+    let (name, secret) = &cards[3];
+    let last = env.browser().await;
+    last.student_sign_in(&code, name, secret).await;
+    last.complete_module_with(MODULE, Answers::AllRight, Answers::AllWrong)
+        .await;
+
+    let app = teacher.app();
+    let incremental = ledger_rows(app).await;
+    assert_eq!(
+        incremental
+            .iter()
+            .filter(|r| r.starts_with("entry"))
+            .count(),
+        4,
+        "{incremental:#?}"
+    );
+    assert!(
+        incremental
+            .iter()
+            .any(|r| r.starts_with(&format!("head {school} {MODULE} finished 4"))),
+        "{incremental:#?}"
+    );
+    tellwise::db::rebuild_rollups(&app.db)
+        .await
+        .expect("rebuilt");
+    assert_eq!(ledger_rows(app).await, incremental);
+
+    let figures = |app: &tellwise::App| {
+        let db = app.db.clone();
+        async move {
+            tellwise::db::queries::reports::group_figures(&db, &[school], None, 2)
+                .await
+                .expect("figures")
+        }
+    };
+    let before = figures(app).await;
+    let group = &before[&(school, MODULE.to_string())];
+    assert_eq!((group.finished, group.included, group.matched), (4, 4, 4));
+    // The module has four checks: three students wrong before and right after, the last the
+    // other way round.
+    assert_eq!(group.check_total, 16);
+    assert_eq!(group.check_before, 4);
+    assert_eq!(group.check_after, 12);
+
+    let (_, class_page) = teacher.get(&format!("/teacher/classes/{class_id}")).await;
+    let assignment_id = common::between(
+        &class_page,
+        &format!("/teacher/classes/{class_id}/assignments/"),
+        "\"",
+    )
+    .and_then(|rest| rest.split('/').next().map(str::to_string))
+    .expect("assignment link")
+    .parse::<i32>()
+    .expect("assignment id");
+    let response = teacher
+        .post_form(
+            &format!("/teacher/classes/{class_id}/assignments/{assignment_id}/remove"),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    assert!(
+        figures(app).await.is_empty(),
+        "unassigned attempts leave the roll-up"
+    );
+    teacher.assign(class_id, MODULE).await;
+    assert_eq!(
+        figures(app).await,
+        before,
+        "assigning again brings them back"
+    );
+    assert_eq!(ledger_rows(app).await, incremental);
+}
+
+/// A whole class finishing in the same moment: every finish gets its own place in the roll-up,
+/// none is lost or counted twice, and no request fails.
+#[rocket::async_test]
+async fn a_class_finishing_at_once_is_counted_once_each() {
+    use tellwise::db::entities::{rollup_entry, rollup_head};
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let school = admin.create_school("Rush Middle").await;
+    let teacher = env.staff(&admin, "Ru Sh", "teacher", school).await;
+    let class_id = class_with(&env, &teacher, "8R", 12, 0).await;
+    let (code, cards) = teacher.login_cards(class_id).await;
+    let steps = teacher
+        .app()
+        .curriculum
+        .get(MODULE)
+        .expect("module")
+        .steps
+        .clone();
+    let mut students = Vec::new();
+    for (name, secret) in &cards {
+        let student = env.browser().await;
+        student.student_sign_in(&code, name, secret).await;
+        student
+            .answer_steps(
+                MODULE,
+                Answers::AllWrong,
+                Answers::AllRight,
+                steps.len() - 1,
+            )
+            .await;
+        students.push(student);
+    }
+    let path = format!("/student/modules/{MODULE}/steps/{}", steps.len());
+    let fields = common::answer_fields(steps.last().expect("a last step"), Answers::AllRight);
+    let finishes = students.iter().map(|student| {
+        let path = path.clone();
+        let fields = fields.clone();
+        async move {
+            let fields = common::as_refs(&fields);
+            student.post_form(&path, &fields).await.status()
+        }
+    });
+    for status in rocket::futures::future::join_all(finishes).await {
+        assert_eq!(status, Status::SeeOther);
+    }
+    let db = &teacher.app().db;
+    let heads = rollup_head::Entity::find().all(db).await.expect("heads");
+    assert_eq!(heads.len(), 1);
+    assert_eq!((heads[0].finished, heads[0].matched), (12, 12));
+    let mut positions: Vec<i32> = rollup_entry::Entity::find()
+        .all(db)
+        .await
+        .expect("entries")
+        .into_iter()
+        .map(|e| e.seq)
+        .collect();
+    positions.sort();
+    assert_eq!(positions, (1..=12).collect::<Vec<_>>());
+}
+
+/// A school administrator shares their own school's aggregates with a partner, and stops
+/// sharing; another school's access and the district's school list stay out of reach, and
+/// teachers and partners manage nothing.
+#[rocket::async_test]
+async fn school_administrators_manage_partner_access_for_their_own_school() {
+    use tellwise::db::entities::partner_school;
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let north = admin.create_school("North Middle").await;
+    let south = admin.create_school("South Middle").await;
+    let head = env.staff(&admin, "Hana Head", "school_admin", north).await;
+    let teacher = env.staff(&admin, "Tom Teach", "teacher", north).await;
+    let partner = env.staff(&admin, "Pat Partner", "partner", north).await;
+    let partner_id = tellwise::db::entities::user::Entity::find()
+        .filter(tellwise::db::entities::user::Column::DisplayName.eq("Pat Partner"))
+        .one(&admin.app().db)
+        .await
+        .expect("query")
+        .expect("partner")
+        .id
+        .to_string();
+    let grants = || async {
+        partner_school::Entity::find()
+            .all(&admin.app().db)
+            .await
+            .expect("grants")
+            .into_iter()
+            .map(|g| g.school_id)
+            .collect::<Vec<_>>()
+    };
+
+    let (status, page) = head.get("/admin/schools").await;
+    assert_eq!(status, Status::Ok);
+    assert!(page.contains("North Middle") && !page.contains("South Middle"));
+    assert!(!page.contains("Add a school"));
+    let (_, home) = head.get("/teacher").await;
+    assert!(
+        home.contains("href=\"/admin/schools\""),
+        "navigation offers it"
+    );
+
+    let form = [("partner_id", partner_id.as_str())];
+    let response = head
+        .post_form(&format!("/admin/schools/{south}/partners"), &form)
+        .await;
+    assert_eq!(response.status(), Status::NotFound, "another school");
+    drop(response);
+    for outsider in [&teacher, &partner] {
+        let response = outsider
+            .post_form(&format!("/admin/schools/{north}/partners"), &form)
+            .await;
+        assert_eq!(response.status(), Status::Forbidden);
+        drop(response);
+        assert_eq!(outsider.get("/admin/schools").await.0, Status::Forbidden);
+    }
+    assert!(grants().await.is_empty());
+
+    let response = head
+        .post_form(&format!("/admin/schools/{north}/partners"), &form)
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    assert_eq!(grants().await, vec![north]);
+    let (_, page) = head.get("/admin/schools").await;
+    assert!(page.contains("Pat Partner sees this school"));
+    let response = head
+        .post_form(&format!("/admin/schools/{north}/partners/remove"), &form)
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    assert!(grants().await.is_empty());
 }

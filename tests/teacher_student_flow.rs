@@ -268,8 +268,8 @@ async fn student_resumes_where_they_stopped_and_repeats_change_nothing() {
         "/student/modules/safe-and-unsafe-secrets/steps/{}",
         question_index + 1
     );
-    // A double click sends the same answer twice; then the student tries to change it, and a
-    // stale tab sends an empty form: each time the first answer stands and is shown.
+    // A double click sends the same answer twice, and a stale tab sends an empty form: the
+    // first answer stands and is shown. Trying to change it is refused with that answer.
     for choice in [wrong.as_str(), wrong.as_str(), right.as_str(), ""] {
         let fields: Vec<(&str, &str)> = if choice.is_empty() {
             vec![]
@@ -277,8 +277,14 @@ async fn student_resumes_where_they_stopped_and_repeats_change_nothing() {
             vec![("choice", choice)]
         };
         let response = student.post_form(&path, &fields).await;
-        assert_eq!(response.status(), Status::SeeOther);
-        assert_eq!(common::location(&response), path);
+        if choice == right {
+            assert_eq!(response.status(), Status::Conflict);
+            let page = response.into_string().await.unwrap_or_default();
+            assert!(page.contains("Your first answer is the one that counts"));
+        } else {
+            assert_eq!(response.status(), Status::SeeOther);
+            assert_eq!(common::location(&response), path);
+        }
     }
     let db = &student.app().db;
     use sea_orm::{EntityTrait, PaginatorTrait};
@@ -384,6 +390,20 @@ async fn concurrent_repeats_make_one_answer_and_one_finish() {
     assert_eq!(attempts.len(), 1);
     assert!(attempts[0].finished_at.is_some());
     assert_eq!(attempts[0].score_correct, attempts[0].score_total);
+    let heads = tellwise::db::entities::rollup_head::Entity::find()
+        .all(db)
+        .await
+        .expect("roll-up heads");
+    assert_eq!(heads.len(), 1);
+    assert_eq!(
+        heads[0].finished, 1,
+        "the finish counts once in the roll-ups"
+    );
+    let entries = tellwise::db::entities::rollup_entry::Entity::find()
+        .count(db)
+        .await
+        .expect("roll-up entries");
+    assert_eq!(entries, 1);
     let answered = module.steps.iter().filter(|s| s.kind.is_answered()).count();
     let responses = tellwise::db::entities::response::Entity::find()
         .count(db)
@@ -394,4 +414,74 @@ async fn concurrent_repeats_make_one_answer_and_one_finish() {
         answered + module.check_steps().len(),
         "one answer per step and phase"
     );
+}
+
+/// A stale tab: a different answer to a step already answered is refused with a message and
+/// the answer that counts; the same answer again is a harmless repeat. Signing in again after a
+/// session ends resumes where the student was.
+#[rocket::async_test]
+async fn a_stale_tab_cannot_change_an_answer_and_a_new_session_resumes() {
+    use sea_orm::EntityTrait;
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room T", "6-8").await;
+    admin.add_students(class_id, &["Tab"]).await;
+    let slug = "fake-profiles";
+    admin.assign(class_id, slug).await;
+    let (code, cards) = admin.login_cards(class_id).await;
+    let student = env.browser().await;
+    student.student_sign_in(&code, "Tab", &cards[0].1).await;
+    let module = student.app().curriculum.get(slug).expect("module").clone();
+    let question = module
+        .steps
+        .iter()
+        .position(|s| matches!(s.kind, tellwise::curriculum::StepKind::Question(_)))
+        .expect("a question");
+    student
+        .answer_steps(slug, Answers::AllWrong, Answers::AllRight, question + 1)
+        .await;
+    let path = format!("/student/modules/{slug}/steps/{}", question + 1);
+    let stored = || async {
+        tellwise::db::entities::response::Entity::find()
+            .all(&student.app().db)
+            .await
+            .expect("answers")
+            .into_iter()
+            .filter(|r| r.step_id == module.steps[question].id && r.phase == "main")
+            .map(|r| r.answer)
+            .collect::<Vec<_>>()
+    };
+    let first = stored().await;
+    assert_eq!(first.len(), 1);
+
+    let stale = common::answer_fields(&module.steps[question], Answers::AllWrong);
+    let response = student.post_form(&path, &common::as_refs(&stale)).await;
+    assert_eq!(response.status(), Status::Conflict);
+    let page = response.into_string().await.unwrap_or_default();
+    assert!(
+        page.contains("Your first answer is the one that counts"),
+        "{page}"
+    );
+    assert_eq!(stored().await, first, "the stale tab changed nothing");
+    let same = common::answer_fields(&module.steps[question], Answers::AllRight);
+    let response = student.post_form(&path, &common::as_refs(&same)).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+
+    // The session ends (signed out elsewhere, or expired): nothing is lost, and signing in
+    // again continues at the next step.
+    let response = student.post_form("/student/logout", &[]).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    let again = env.browser().await;
+    again.student_sign_in(&code, "Tab", &cards[0].1).await;
+    let response = again
+        .post_form(&format!("/student/modules/{slug}/start"), &[])
+        .await;
+    assert_eq!(
+        common::location(&response),
+        format!("/student/modules/{slug}/steps/{}", question + 2)
+    );
+    drop(response);
+    assert_eq!(stored().await, first);
 }

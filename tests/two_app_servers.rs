@@ -156,7 +156,7 @@ async fn a_student_moves_between_two_app_servers_without_a_hitch() {
     // session cookie kept from before.
     let kept = browser
         .cookies
-        .get("tw_student")
+        .get(tellwise::auth::cookie_names(false).student)
         .cloned()
         .expect("a session cookie");
     let (status, _) = browser.post("/student/logout", &[]).await;

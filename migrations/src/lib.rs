@@ -6,6 +6,9 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_foundation;
 mod m20261124_000002_partner_access;
 mod m20261124_000003_attempt_check_scores;
+mod m20261125_000004_rollup_ledger;
+mod m20261125_000005_module_opt_outs;
+mod m20261125_000006_audit_events;
 
 pub struct Migrator;
 
@@ -16,6 +19,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_foundation::Migration),
             Box::new(m20261124_000002_partner_access::Migration),
             Box::new(m20261124_000003_attempt_check_scores::Migration),
+            Box::new(m20261125_000004_rollup_ledger::Migration),
+            Box::new(m20261125_000005_module_opt_outs::Migration),
+            Box::new(m20261125_000006_audit_events::Migration),
         ]
     }
 }

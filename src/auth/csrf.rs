@@ -8,16 +8,17 @@ use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::outcome::Outcome;
 use rocket::request::Request;
 
-use super::CSRF_COOKIE;
+use super::cookie_names;
 use crate::error::note_error;
 
 /// The token to put in forms rendered for this browser, created on first use.
 pub fn token_for(cookies: &CookieJar<'_>, secure: bool) -> String {
-    if let Some(cookie) = cookies.get_private(CSRF_COOKIE) {
+    let name = cookie_names(secure).csrf;
+    if let Some(cookie) = cookies.get_private(name) {
         return cookie.value().to_string();
     }
     let token = crate::domain::codes::random_hex(32);
-    let cookie = Cookie::build((CSRF_COOKIE, token.clone()))
+    let cookie = Cookie::build((name, token.clone()))
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(secure)
@@ -26,8 +27,8 @@ pub fn token_for(cookies: &CookieJar<'_>, secure: bool) -> String {
     token
 }
 
-pub fn verify_csrf(cookies: &CookieJar<'_>, submitted: &str) -> bool {
-    match cookies.get_private(CSRF_COOKIE) {
+pub fn verify_csrf(cookies: &CookieJar<'_>, secure: bool, submitted: &str) -> bool {
+    match cookies.get_private(cookie_names(secure).csrf) {
         Some(cookie) => constant_time_eq(cookie.value().as_bytes(), submitted.as_bytes()),
         None => false,
     }
@@ -56,7 +57,11 @@ impl<'r, T: FromForm<'r> + HasCsrf + Send> FromData<'r> for Checked<T> {
         match Form::<T>::from_data(req, data).await {
             Outcome::Success(form) => {
                 let form = form.into_inner();
-                if verify_csrf(req.cookies(), form.csrf_token()) {
+                let secure = req
+                    .rocket()
+                    .state::<crate::App>()
+                    .is_some_and(|app| app.settings.secure_cookies);
+                if verify_csrf(req.cookies(), secure, form.csrf_token()) {
                     Outcome::Success(Checked(form))
                 } else {
                     note_error(req, EXPIRED);
@@ -103,4 +108,16 @@ macro_rules! csrf_form {
             }
         })+
     };
+}
+
+/// A form that carries nothing but its CSRF token (sign-out, remove, renew, and the like).
+#[derive(rocket::form::FromForm)]
+pub struct CsrfOnly {
+    csrf_token: String,
+}
+
+impl HasCsrf for CsrfOnly {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
 }

@@ -6,8 +6,8 @@ use rocket::outcome::try_outcome;
 use rocket::request::{FromRequest, Outcome, Request};
 use sea_orm::EntityTrait;
 
-use super::tokens::Audience;
-use super::{STAFF_COOKIE, STUDENT_COOKIE};
+use super::tokens::{Audience, Claims};
+use super::{cookie_names, session_cookie};
 use crate::App;
 use crate::curriculum::Language;
 use crate::db::entities::user::ROLE_ADMIN;
@@ -58,6 +58,9 @@ async fn staff_from_token(
     };
     match user::Entity::find_by_id(id).one(&app.db).await {
         Ok(Some(user)) if user.security_stamp == claims.stamp && !user.disabled => {
+            if audience == Audience::Staff {
+                renew_staff_session(req, app, &claims);
+            }
             Outcome::Success(Staff { user })
         }
         Ok(_) => Outcome::Error((Status::Unauthorized, ())),
@@ -68,6 +71,28 @@ async fn staff_from_token(
     }
 }
 
+/// Slides an active staff session forward: a new cookie that expires `staff_idle_minutes` from
+/// now, but never later than `staff_max_hours` after signing in.
+fn renew_staff_session(req: &Request<'_>, app: &App, claims: &Claims) {
+    let lifetime = app.settings.staff_session();
+    let now = chrono::Utc::now().timestamp();
+    if !lifetime.due_for_renewal(claims, now) {
+        return;
+    }
+    let auth_time = claims.auth_time.unwrap_or(claims.iat);
+    match app
+        .keys
+        .issue_staff(&claims.sub, &claims.stamp, auth_time, now, lifetime)
+    {
+        Ok(token) => {
+            let secure = app.settings.secure_cookies;
+            req.cookies()
+                .add(session_cookie(cookie_names(secure).staff, token, secure));
+        }
+        Err(e) => tracing::error!(error = %e, "cannot renew a staff session"),
+    }
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Staff {
     type Error = ();
@@ -75,9 +100,13 @@ impl<'r> FromRequest<'r> for Staff {
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         let outcome = req
             .local_cache_async(async {
+                let secure = req
+                    .rocket()
+                    .state::<App>()
+                    .is_some_and(|app| app.settings.secure_cookies);
                 let token = req
                     .cookies()
-                    .get(STAFF_COOKIE)
+                    .get(cookie_names(secure).staff)
                     .map(|c| c.value().to_string());
                 match staff_from_token(req, Audience::Staff, token.as_deref()).await {
                     Outcome::Success(staff) => Ok(staff),
@@ -147,7 +176,7 @@ impl<'r> FromRequest<'r> for StudentSession {
         };
         let token = req
             .cookies()
-            .get(STUDENT_COOKIE)
+            .get(cookie_names(app.settings.secure_cookies).student)
             .map(|c| c.value().to_string());
         let Some(claims) = token.and_then(|t| app.keys.verify(Audience::Student, &t)) else {
             return Outcome::Error((Status::Unauthorized, ()));

@@ -9,8 +9,10 @@ pub const MIN_LENGTH: usize = 10;
 
 static HASHING: Semaphore = Semaphore::const_new(4);
 
-/// Says what is wrong with a new password, if anything.
-pub fn check_strength(password: &str) -> Result<(), String> {
+/// Says what is wrong with a new password, if anything: too short, too long, or easy to guess
+/// (common passwords, keyboard runs, dates, or the person's own name or email, estimated by
+/// zxcvbn; at least 10^8 guesses are required, each of which argon2 makes slow).
+pub fn check_strength(password: &str, personal: &[&str]) -> Result<(), String> {
     if password.chars().count() < MIN_LENGTH {
         return Err(format!(
             "Choose a password of at least {MIN_LENGTH} characters."
@@ -18,6 +20,33 @@ pub fn check_strength(password: &str) -> Result<(), String> {
     }
     if password.chars().count() > 256 {
         return Err("Choose a password of at most 256 characters.".into());
+    }
+    // zxcvbn matches whole inputs: give it the words of a name or an email as well.
+    let words: Vec<String> = personal
+        .iter()
+        .map(|p| p.to_lowercase())
+        .flat_map(|p| {
+            let parts: Vec<String> = p
+                .split(|c: char| c.is_whitespace() || c == '@')
+                .chain(p.split(|c: char| !c.is_alphanumeric()))
+                .filter(|w| w.chars().count() >= 3)
+                .map(str::to_string)
+                .collect();
+            std::iter::once(p).chain(parts)
+        })
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(password, &words);
+    if estimate.score() < zxcvbn::Score::Three {
+        let why = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| format!(" {w}"))
+            .unwrap_or_default();
+        return Err(format!(
+            "That password is too easy to guess.{why} A few unrelated words together make a \
+             strong password that is easy to remember."
+        ));
     }
     Ok(())
 }
@@ -73,7 +102,20 @@ mod tests {
 
     #[test]
     fn short_passwords_are_refused() {
-        assert!(check_strength("short").is_err());
-        assert!(check_strength("long enough pass").is_ok());
+        assert!(check_strength("short", &[]).is_err());
+        assert!(check_strength("granite lemon bicycle", &[]).is_ok());
+        for common in ["password123", "1234567890", "qwertyuiop", "iloveyou12345"] {
+            let refused = check_strength(common, &[]).expect_err(common);
+            assert!(refused.contains("too easy to guess"), "{common}: {refused}");
+        }
+        // The person's own name or email does not make a password.
+        assert!(check_strength("marisol.quintana", &[]).is_ok());
+        assert!(
+            check_strength(
+                "marisol.quintana",
+                &["Marisol Quintana", "marisol.quintana@school.test"]
+            )
+            .is_err()
+        );
     }
 }

@@ -12,6 +12,8 @@ pub enum Audience {
     Student,
     Api,
     Setup,
+    /// A one-time password reset link made by an administrator.
+    Reset,
 }
 
 impl Audience {
@@ -21,15 +23,17 @@ impl Audience {
             Audience::Student => "tellwise:student",
             Audience::Api => "tellwise:api",
             Audience::Setup => "tellwise:setup",
+            Audience::Reset => "tellwise:reset",
         }
     }
 
-    /// How long a token lives: a working day for staff and the API, a school day for students.
+    /// How long a token lives: a working day for the API, a school day for students. Staff
+    /// sessions have their own idle and absolute limits (`StaffLifetime`).
     pub fn lifetime_secs(self) -> i64 {
         match self {
             Audience::Staff | Audience::Api => 12 * 3600,
             Audience::Student => 10 * 3600,
-            Audience::Setup => 24 * 3600,
+            Audience::Setup | Audience::Reset => 24 * 3600,
         }
     }
 }
@@ -41,6 +45,29 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub stamp: String,
+    /// When the staff member signed in: a renewed session keeps it, so that renewing never
+    /// stretches a session past its absolute limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+}
+
+/// A staff session ends after `idle_secs` without a request, and `max_secs` after signing in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaffLifetime {
+    pub idle_secs: i64,
+    pub max_secs: i64,
+}
+
+impl StaffLifetime {
+    /// When a session that began at `auth_time` and is used at `now` expires.
+    pub fn expires_at(self, auth_time: i64, now: i64) -> i64 {
+        (now + self.idle_secs).min(auth_time + self.max_secs)
+    }
+
+    /// Renew the cookie at most once a minute, so most requests set no cookie.
+    pub fn due_for_renewal(self, claims: &Claims, now: i64) -> bool {
+        now - claims.iat >= 60.min(self.idle_secs / 2)
+    }
 }
 
 pub struct Keys {
@@ -61,14 +88,38 @@ impl Keys {
 
     pub fn issue(&self, audience: Audience, subject: &str, stamp: &str) -> Result<String, String> {
         let now = chrono::Utc::now().timestamp();
-        let claims = Claims {
+        self.sign(&Claims {
             sub: subject.to_string(),
             aud: audience.as_str().to_string(),
             iat: now,
             exp: now + audience.lifetime_secs(),
             stamp: stamp.to_string(),
-        };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            auth_time: None,
+        })
+    }
+
+    /// A staff session token for someone who signed in at `auth_time` and is active `now`.
+    pub fn issue_staff(
+        &self,
+        subject: &str,
+        stamp: &str,
+        auth_time: i64,
+        now: i64,
+        lifetime: StaffLifetime,
+    ) -> Result<String, String> {
+        self.sign(&Claims {
+            sub: subject.to_string(),
+            aud: Audience::Staff.as_str().to_string(),
+            iat: now,
+            exp: lifetime.expires_at(auth_time, now),
+            stamp: stamp.to_string(),
+            auth_time: Some(auth_time),
+        })
+    }
+
+    /// Signs any claims with HS256 (tests use it to forge expired or stale tokens).
+    pub fn sign(&self, claims: &Claims) -> Result<String, String> {
+        encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
             .map_err(|e| format!("cannot sign token: {e}"))
     }
 

@@ -129,9 +129,28 @@ fn prepare_sqlite_url(url: &str) -> Result<String, String> {
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), String> {
-    Migrator::up(db, None)
+    let failed = |e: sea_orm::DbErr| format!("database migration failed: {e}");
+    let pending = Migrator::get_pending_migrations(db).await.map_err(failed)?;
+    let ledger_is_new = pending.iter().any(|m| m.name() == ROLLUP_LEDGER_MIGRATION);
+    Migrator::up(db, None).await.map_err(failed)?;
+    if ledger_is_new {
+        // A database from before the ledger: fill it from the attempts already finished.
+        rebuild_rollups(db).await?;
+    }
+    Ok(())
+}
+
+const ROLLUP_LEDGER_MIGRATION: &str = "m20261125_000004_rollup_ledger";
+
+/// Rewrites the whole roll-up ledger from the attempts (after a bulk import such as seed-demo).
+pub async fn rebuild_rollups(db: &DatabaseConnection) -> Result<(), String> {
+    use sea_orm::TransactionTrait;
+    let failed = |e: String| format!("rebuilding the roll-up sums failed: {e}");
+    let txn = db.begin().await.map_err(|e| failed(e.to_string()))?;
+    queries::ledger::rebuild(&txn, queries::ledger::Groups::All)
         .await
-        .map_err(|e| format!("database migration failed: {e}"))
+        .map_err(|e| failed(e.to_string()))?;
+    txn.commit().await.map_err(|e| failed(e.to_string()))
 }
 
 #[cfg(test)]

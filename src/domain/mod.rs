@@ -15,8 +15,30 @@ pub fn percent(part: usize, whole: usize) -> u32 {
         .map_or(0, |p| p.min(100) as u32)
 }
 
+/// Text someone typed, made safe for a CSV cell: a spreadsheet would run a cell that starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return as a formula, so such a cell gets a leading `'`.
+pub fn spreadsheet_safe(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn typed_text_never_becomes_a_spreadsheet_formula() {
+        for formula in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(
+                super::spreadsheet_safe(formula).starts_with('\''),
+                "{formula:?}"
+            );
+        }
+        for plain in ["Ana", "Mary-Jo", "", "O'Neil"] {
+            assert_eq!(super::spreadsheet_safe(plain), plain);
+        }
+    }
+
     #[test]
     fn percent_rounds_and_survives_zero() {
         assert_eq!(super::percent(1, 3), 33);

@@ -193,28 +193,109 @@ impl GroupFigures {
 
 /// The figures of one group of finished attempts.
 pub fn figures_of(attempts: &[&FinishedAttempt], min_group: usize) -> GroupFigures {
-    let min_group = min_group.max(1);
     let mut sorted = attempts.to_vec();
     sorted.sort_by_key(|a| (a.finished_at, a.attempt_id));
-    let included = &sorted[..sorted.len() / min_group * min_group];
-    let mut figures = GroupFigures {
-        finished: sorted.len(),
-        included: included.len(),
-        ..GroupFigures::default()
-    };
-    for attempt in included {
-        if attempt.score.1 > 0 {
-            figures.score_sum += attempt.score.0 as f64 / attempt.score.1 as f64;
-            figures.scored += 1;
+    let run = IncludedRun::of(1, sorted.len() as i64, min_group);
+    let sums = sorted[..run.included as usize]
+        .iter()
+        .fold(RunningSums::default(), |sums, a| {
+            sums.plus(RunningSums::of_attempt(a.score, a.checks))
+        });
+    run.figures(sums)
+}
+
+/// Sums over finished attempts in finishing order. The database keeps them running, one row per
+/// attempt (`rollup_entries`), so that the figures of any run of attempts are the difference of
+/// two rows instead of a scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunningSums {
+    pub scored: i64,
+    pub score_sum: f64,
+    pub matched: i64,
+    pub check_total: i64,
+    pub check_before: i64,
+    pub check_after: i64,
+}
+
+impl RunningSums {
+    /// One attempt's share: its score (correct, total) and its checks (total, before, after).
+    pub fn of_attempt(score: (i32, i32), checks: Option<(i32, i32, i32)>) -> Self {
+        let mut sums = RunningSums::default();
+        if score.1 > 0 {
+            sums.scored = 1;
+            sums.score_sum = f64::from(score.0) / f64::from(score.1);
         }
-        if let Some((total, before, after)) = attempt.checks {
-            figures.matched += 1;
-            figures.check_total += i64::from(total);
-            figures.check_before += i64::from(before);
-            figures.check_after += i64::from(after);
+        if let Some((total, before, after)) = checks {
+            sums.matched = 1;
+            sums.check_total = i64::from(total);
+            sums.check_before = i64::from(before);
+            sums.check_after = i64::from(after);
+        }
+        sums
+    }
+
+    pub fn plus(self, other: RunningSums) -> Self {
+        RunningSums {
+            scored: self.scored + other.scored,
+            score_sum: self.score_sum + other.score_sum,
+            matched: self.matched + other.matched,
+            check_total: self.check_total + other.check_total,
+            check_before: self.check_before + other.check_before,
+            check_after: self.check_after + other.check_after,
         }
     }
-    figures
+
+    pub fn minus(self, earlier: RunningSums) -> Self {
+        RunningSums {
+            scored: self.scored - earlier.scored,
+            score_sum: self.score_sum - earlier.score_sum,
+            matched: self.matched - earlier.matched,
+            check_total: self.check_total - earlier.check_total,
+            check_before: self.check_before - earlier.check_before,
+            check_after: self.check_after - earlier.check_after,
+        }
+    }
+}
+
+/// Which of a group's finished attempts a report counts: of the run at positions
+/// `first..=last` in finishing order (from 1), the first whole groups of the minimum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IncludedRun {
+    pub finished: i64,
+    pub included: i64,
+    /// The position just before the run, whose running sums are subtracted (0: none).
+    pub before: i64,
+    /// The position of the last included attempt (`before` when none is included).
+    pub last_included: i64,
+}
+
+impl IncludedRun {
+    pub fn of(first: i64, last: i64, min_group: usize) -> Self {
+        let min_group = min_group.max(1) as i64;
+        let finished = (last - first + 1).max(0);
+        let included = finished - finished % min_group;
+        IncludedRun {
+            finished,
+            included,
+            before: first - 1,
+            last_included: first - 1 + included,
+        }
+    }
+
+    /// The figures, given the sums of the included attempts.
+    pub fn figures(self, sums: RunningSums) -> GroupFigures {
+        let count = |n: i64| n.max(0) as usize;
+        GroupFigures {
+            finished: count(self.finished),
+            included: count(self.included),
+            score_sum: sums.score_sum,
+            scored: count(sums.scored),
+            matched: count(sums.matched),
+            check_total: sums.check_total,
+            check_before: sums.check_before,
+            check_after: sums.check_after,
+        }
+    }
 }
 
 /// Everything a roll-up needs, already narrowed to the schools, modules and period asked for.
@@ -347,7 +428,9 @@ impl RollupRow {
         let n = |v: Option<usize>| v.map(|v| v.to_string()).unwrap_or_default();
         let p = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
         [
-            self.school.clone().unwrap_or_else(|| "All schools".into()),
+            self.school
+                .as_deref()
+                .map_or_else(|| "All schools".into(), super::spreadsheet_safe),
             self.module_title.clone(),
             self.tier.clone(),
             n(self.assigned),
@@ -484,6 +567,47 @@ mod tests {
                     prop_assert!(assigned >= min_group);
                 }
             }
+        }
+
+        /// What the database does with its running sums (the difference of two rows) gives the
+        /// same figures as adding up the attempts of any run one by one.
+        #[test]
+        fn running_sums_give_the_figures_of_any_run(
+            attempts in prop::collection::vec((0i32..=10, 0i32..=10, prop::option::of((1i32..=5, 0i32..=5, 0i32..=5))), 0..60),
+            window in (0usize..60, 0usize..60),
+            min_group in 1usize..12,
+        ) {
+            let attempts: Vec<FinishedAttempt> = attempts
+                .iter()
+                .enumerate()
+                .map(|(i, (correct, total, checks))| FinishedAttempt {
+                    attempt_id: i as i32,
+                    school_id: 1,
+                    module_slug: "m".into(),
+                    finished_at: date(2026, 9, 1) + chrono::Duration::minutes(i as i64),
+                    score: ((*correct).min(*total), *total),
+                    checks: *checks,
+                })
+                .collect();
+            let running: Vec<RunningSums> = attempts
+                .iter()
+                .scan(RunningSums::default(), |sums, a| {
+                    *sums = sums.plus(RunningSums::of_attempt(a.score, a.checks));
+                    Some(*sums)
+                })
+                .collect();
+            let at = |position: i64| {
+                if position == 0 { RunningSums::default() } else { running[position as usize - 1] }
+            };
+            let first = window.0.min(attempts.len()) + 1;
+            let last = window.1.min(attempts.len()).max(first - 1);
+            let run = IncludedRun::of(first as i64, last as i64, min_group);
+            let from_sums = run.figures(at(run.last_included).minus(at(run.before)));
+            let slice: Vec<&FinishedAttempt> = attempts[first - 1..last].iter().collect();
+            let mut added = figures_of(&slice, min_group);
+            prop_assert!((from_sums.score_sum - added.score_sum).abs() < 1e-9);
+            added.score_sum = from_sums.score_sum;
+            prop_assert_eq!(from_sums, added);
         }
 
         #[test]

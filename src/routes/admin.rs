@@ -6,13 +6,15 @@ use rocket::response::Redirect;
 use rocket::{Route, State, get, post, routes, uri};
 use serde_json::json;
 
+use super::teacher::{RequestHost, base_url};
 use crate::App;
-use crate::auth::csrf::Checked;
-use crate::auth::{Admin, passwords};
+use crate::auth::csrf::{Checked, CsrfOnly};
+use crate::auth::{Admin, Audience, Staff, passwords};
 use crate::csrf_form;
 use crate::db::entities::user::{
     ROLE_ADMIN, ROLE_PARTNER, ROLE_SCHOOL_ADMIN, ROLE_TEACHER, STAFF_ROLES,
 };
+use crate::db::queries::audit;
 use crate::db::queries::staff::{self, NewStaff};
 use crate::domain::input::{parse_email, parse_name};
 use crate::error::{AppError, AppResult};
@@ -26,7 +28,9 @@ pub fn routes() -> Vec<Route> {
         schools,
         create_school,
         grant,
-        revoke
+        revoke,
+        audit_log,
+        reset_link
     ]
 }
 
@@ -124,7 +128,8 @@ async fn create_teacher(
     let form = form.0;
     let display_name = parse_name(&form.name, "name", 100).map_err(AppError::BadRequest)?;
     let email = parse_email(&form.email).map_err(AppError::BadRequest)?;
-    passwords::check_strength(&form.password).map_err(AppError::BadRequest)?;
+    passwords::check_strength(&form.password, &[&display_name, &email])
+        .map_err(AppError::BadRequest)?;
     let role = STAFF_ROLES
         .into_iter()
         .find(|r| *r == form.role)
@@ -159,12 +164,13 @@ async fn create_teacher(
         },
     )
     .await?;
-    tracing::info!(
-        admin_id = admin.0.user.id,
-        user_id = user.id,
-        role,
-        "staff account created"
-    );
+    audit::note(
+        &app.db,
+        admin.0.user.id,
+        "staff account created",
+        format!("user {} ({role})", user.id),
+    )
+    .await?;
     Ok(Redirect::to(uri!(teachers)))
 }
 
@@ -185,18 +191,43 @@ async fn set_active(
         .await?
         .ok_or_else(AppError::not_found)?;
     staff::set_disabled(&app.db, id, !form.0.active).await?;
-    tracing::info!(
-        admin_id = admin.0.user.id,
-        user_id = id,
-        active = form.0.active,
-        "staff account status changed"
-    );
+    let action = if form.0.active {
+        "staff account enabled"
+    } else {
+        "staff account disabled"
+    };
+    audit::note(&app.db, admin.0.user.id, action, format!("user {id}")).await?;
     Ok(Redirect::to(uri!(teachers)))
 }
 
+const ONLY_MANAGERS: &str = "Only administrators manage schools and partner access.";
+
+/// Whose partner access a staff member manages: every school's for an administrator (`None`),
+/// their own school's for a school administrator, and nobody else's.
+fn managed_schools(staff: &Staff) -> AppResult<Option<i32>> {
+    match (staff.user.role.as_str(), staff.user.school_id) {
+        (ROLE_ADMIN, _) => Ok(None),
+        (ROLE_SCHOOL_ADMIN, Some(school)) => Ok(Some(school)),
+        _ => Err(AppError::Forbidden(ONLY_MANAGERS.into())),
+    }
+}
+
+/// Refuses a school the staff member does not manage ("not found" for another school).
+fn managed_school(staff: &Staff, school_id: i32) -> AppResult<()> {
+    match managed_schools(staff)? {
+        Some(own) if own != school_id => Err(AppError::not_found()),
+        _ => Ok(()),
+    }
+}
+
 #[get("/admin/schools")]
-async fn schools(app: &State<App>, admin: Admin) -> AppResult<Page> {
-    let schools = staff::schools(&app.db).await?;
+async fn schools(app: &State<App>, viewer: Staff) -> AppResult<Page> {
+    let scope = managed_schools(&viewer)?;
+    let schools: Vec<_> = staff::schools(&app.db)
+        .await?
+        .into_iter()
+        .filter(|s| scope.is_none_or(|own| own == s.id))
+        .collect();
     let partners: Vec<_> = staff::list(&app.db)
         .await?
         .into_iter()
@@ -227,7 +258,13 @@ async fn schools(app: &State<App>, admin: Admin) -> AppResult<Page> {
             json!({ "id": school.id, "name": school.name, "partners": granted, "others": others })
         })
         .collect();
-    Ok(Page::new("admin/schools", "Schools", json!({ "schools": rows })).for_staff(&admin.0))
+    let title = if viewer.is_admin() {
+        "Schools"
+    } else {
+        "Partner access"
+    };
+    let context = json!({ "schools": rows, "district": viewer.is_admin() });
+    Ok(Page::new("admin/schools", title, context).for_staff(&viewer))
 }
 
 #[post("/admin/schools", data = "<form>")]
@@ -238,11 +275,13 @@ async fn create_school(
 ) -> AppResult<Redirect> {
     let name = parse_name(&form.0.name, "school name", 200).map_err(AppError::BadRequest)?;
     let school = staff::create_school(&app.db, &name).await?;
-    tracing::info!(
-        admin_id = admin.0.user.id,
-        school_id = school.id,
-        "school created"
-    );
+    audit::note(
+        &app.db,
+        admin.0.user.id,
+        "school created",
+        format!("school {}", school.id),
+    )
+    .await?;
     Ok(Redirect::to(uri!(schools)))
 }
 
@@ -261,35 +300,89 @@ async fn partner_and_school(app: &App, partner_id: i32, school_id: i32) -> AppRe
 #[post("/admin/schools/<school_id>/partners", data = "<form>")]
 async fn grant(
     app: &State<App>,
-    admin: Admin,
+    manager: Staff,
     school_id: i32,
     form: Checked<GrantForm>,
 ) -> AppResult<Redirect> {
+    managed_school(&manager, school_id)?;
     partner_and_school(app, form.0.partner_id, school_id).await?;
     staff::grant_partner(&app.db, form.0.partner_id, school_id).await?;
-    tracing::info!(
-        admin_id = admin.0.user.id,
-        partner_id = form.0.partner_id,
-        school_id,
-        "partner access granted"
-    );
+    audit::note(
+        &app.db,
+        manager.user.id,
+        "partner access granted",
+        format!("school {school_id} to user {}", form.0.partner_id),
+    )
+    .await?;
     Ok(Redirect::to(uri!(schools)))
 }
 
 #[post("/admin/schools/<school_id>/partners/remove", data = "<form>")]
 async fn revoke(
     app: &State<App>,
-    admin: Admin,
+    manager: Staff,
     school_id: i32,
     form: Checked<GrantForm>,
 ) -> AppResult<Redirect> {
+    managed_school(&manager, school_id)?;
     partner_and_school(app, form.0.partner_id, school_id).await?;
     staff::revoke_partner(&app.db, form.0.partner_id, school_id).await?;
-    tracing::info!(
-        admin_id = admin.0.user.id,
-        partner_id = form.0.partner_id,
-        school_id,
-        "partner access revoked"
-    );
+    audit::note(
+        &app.db,
+        manager.user.id,
+        "partner access revoked",
+        format!("school {school_id} from user {}", form.0.partner_id),
+    )
+    .await?;
     Ok(Redirect::to(uri!(schools)))
+}
+
+/// The latest administrative actions, for administrators.
+#[get("/admin/audit")]
+async fn audit_log(app: &State<App>, admin: Admin) -> AppResult<Page> {
+    let events = audit::latest(&app.db, 500).await?;
+    let staff = staff::list(&app.db).await?;
+    let rows: Vec<_> = events
+        .iter()
+        .map(|e| {
+            let actor = e.actor_id.and_then(|id| staff.iter().find(|u| u.id == id));
+            json!({
+                "at": e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                "actor": actor.map(|u| u.display_name.clone()),
+                "actor_id": e.actor_id,
+                "action": e.action,
+                "target": e.target,
+            })
+        })
+        .collect();
+    Ok(Page::new("admin/audit", "Audit log", json!({ "events": rows })).for_staff(&admin.0))
+}
+
+/// A one-time link with which the staff member sets a new password (valid 24 hours, until used,
+/// or until they sign out). Shown once to the administrator, who passes it on; never stored.
+#[post("/admin/teachers/<id>/reset-link", data = "<form>")]
+async fn reset_link(
+    app: &State<App>,
+    admin: Admin,
+    id: i32,
+    host: RequestHost,
+    form: Checked<CsrfOnly>,
+) -> AppResult<Page> {
+    let _ = form;
+    let user = staff::find(&app.db, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let token = app
+        .keys
+        .issue(Audience::Reset, &user.id.to_string(), &user.security_stamp)?;
+    audit::note(
+        &app.db,
+        admin.0.user.id,
+        "password reset link created",
+        format!("user {}", user.id),
+    )
+    .await?;
+    let link = format!("{}/reset?token={token}", base_url(app, host));
+    let context = json!({ "name": user.display_name, "link": link });
+    Ok(Page::new("admin/reset_link", "Password reset link", context).for_staff(&admin.0))
 }

@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod assets;
 mod public;
+mod records;
 mod reports;
 mod staff;
 mod student;
@@ -27,6 +28,7 @@ pub fn routes() -> Vec<Route> {
         staff::routes(),
         admin::routes(),
         teacher::routes(),
+        records::routes(),
         reports::routes(),
         student::routes(),
         api::routes(),
@@ -65,15 +67,18 @@ enum CaughtError {
 
 impl<'r> Responder<'r, 'static> for CaughtError {
     fn respond_to(self, req: &'r Request<'_>) -> rocket::response::Result<'static> {
-        match self {
-            CaughtError::Json(status, message) => Ok(json_error(status, &message)),
-            CaughtError::Redirect(redirect) => redirect.respond_to(req),
-            CaughtError::Page(page) => page.respond_to(req),
-        }
+        let mut response = match self {
+            CaughtError::Json(status, message) => json_error(status, &message),
+            CaughtError::Redirect(redirect) => redirect.respond_to(req)?,
+            CaughtError::Page(page) => page.respond_to(req)?,
+        };
+        set_security_headers(req, &mut response);
+        Ok(response)
     }
 }
 
-/// Security headers on every response, errors and static files included.
+/// Security headers on every response, errors and static files included; HSTS when Tellwise is
+/// served over HTTPS (`secure_cookies`).
 pub struct SecurityHeaders;
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -89,22 +94,38 @@ impl Fairing for SecurityHeaders {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        set_security_headers(req, res);
+    }
+}
+
+/// The headers every response carries. The fairing sets them; the catcher sets them too,
+/// because Rocket answers a request whose address it cannot parse without running fairings.
+fn set_security_headers(req: &Request<'_>, res: &mut Response<'_>) {
+    res.set_header(Header::new(
+        "Content-Security-Policy",
+        CONTENT_SECURITY_POLICY,
+    ));
+    res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
+    res.set_header(Header::new("Referrer-Policy", "no-referrer"));
+    res.set_header(Header::new("X-Frame-Options", "DENY"));
+    res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
+    res.set_header(Header::new(
+        "Permissions-Policy",
+        "camera=(), microphone=(), geolocation=()",
+    ));
+    let over_https = req
+        .rocket()
+        .state::<crate::App>()
+        .is_some_and(|app| app.settings.secure_cookies);
+    if over_https {
         res.set_header(Header::new(
-            "Content-Security-Policy",
-            CONTENT_SECURITY_POLICY,
+            "Strict-Transport-Security",
+            "max-age=31536000; includeSubDomains",
         ));
-        res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
-        res.set_header(Header::new("Referrer-Policy", "no-referrer"));
-        res.set_header(Header::new("X-Frame-Options", "DENY"));
-        res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
-        res.set_header(Header::new(
-            "Permissions-Policy",
-            "camera=(), microphone=(), geolocation=()",
-        ));
-        if req.uri().path().starts_with("/static/") && res.status() == Status::Ok {
-            res.set_header(Header::new("Cache-Control", "public, max-age=86400"));
-        } else {
-            res.set_header(Header::new("Cache-Control", "no-store"));
-        }
+    }
+    if req.uri().path().starts_with("/static/") && res.status() == Status::Ok {
+        res.set_header(Header::new("Cache-Control", "public, max-age=86400"));
+    } else {
+        res.set_header(Header::new("Cache-Control", "no-store"));
     }
 }

@@ -46,15 +46,13 @@ fn choose_language(
         ))
     })?;
     remember_language(cookies, language, app.settings.secure_cookies);
-    // Only a path on this site: never send the browser elsewhere.
-    let back = if form.back.starts_with('/')
+    // Only a valid path on this site: never send the browser elsewhere, and never answer a
+    // garbled address with anything but the home page.
+    let local = form.back.starts_with('/')
         && !form.back.starts_with("//")
         && !form.back.contains('\\')
-    {
-        form.back
-    } else {
-        "/".to_string()
-    };
+        && rocket::http::uri::Origin::parse(&form.back).is_ok();
+    let back = if local { form.back } else { "/".to_string() };
     Ok(Redirect::to(back))
 }
 
@@ -117,6 +115,15 @@ fn live() -> &'static str {
 /// Ready to serve: the database answers (for a load balancer).
 #[get("/health/ready")]
 async fn ready(app: &State<App>) -> AppResult<&'static str> {
-    app.db.ping().await.map_err(AppError::Database)?;
+    // A load balancer wants a quick answer: waiting out the pool's whole connect timeout would
+    // keep it guessing.
+    let answer = rocket::tokio::time::timeout(std::time::Duration::from_secs(2), app.db.ping())
+        .await
+        .map_err(|_| {
+            AppError::Database(sea_orm::DbErr::Custom(
+                "the database did not answer within 2 s".into(),
+            ))
+        })?;
+    answer.map_err(AppError::Database)?;
     Ok("ok")
 }

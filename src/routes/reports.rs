@@ -13,14 +13,13 @@ use crate::auth::Staff;
 use crate::curriculum::Tier;
 use crate::db::entities::user::{ROLE_ADMIN, ROLE_PARTNER, ROLE_SCHOOL_ADMIN};
 use crate::db::queries::{progress, reports, staff as staff_queries};
-use crate::domain::items::item_statistics;
-use crate::domain::results::ResponseRecord;
+use crate::domain::items::{ItemStatistics, item_statistics};
 use crate::domain::rollup::{FinishedAttempt, Period, RollupInput, RollupRow, rollup};
 use crate::error::{AppError, AppResult};
 use crate::views::{Page, charts};
 
 pub fn routes() -> Vec<Route> {
-    routes![rollup_page, rollup_csv, items_page]
+    routes![rollup_page, rollup_csv, items_page, items_csv]
 }
 
 /// The schools whose aggregates this staff member may see, by id.
@@ -261,6 +260,26 @@ async fn rollup_csv(
 }
 
 /// Item statistics of one module across the schools in scope, for curriculum authors.
+async fn item_stats(
+    app: &App,
+    staff: &Staff,
+    module: &str,
+    school: Option<i32>,
+    period: Option<&str>,
+) -> AppResult<(ItemStatistics, Filters)> {
+    let filters = Filters::parse(school, None, Some(module), period)?;
+    let found = app.curriculum.get(module).ok_or_else(AppError::not_found)?;
+    let scope = scope(app, staff, &filters).await?;
+    let finished = finished_attempts(app, &scope, &found.slug, &filters).await?;
+    let min_group = app.settings.rollup_min_group_size as usize;
+    let finished_ids: Vec<i32> = finished.iter().map(|a| a.attempt_id).collect();
+    let answers = progress::answer_records(&app.db, &finished_ids, progress::PHASE_MAIN).await?;
+    Ok((
+        item_statistics(found, &finished, &answers, min_group),
+        filters,
+    ))
+}
+
 #[get("/reports/items?<module>&<school>&<period>")]
 async fn items_page(
     app: &State<App>,
@@ -269,32 +288,70 @@ async fn items_page(
     school: Option<i32>,
     period: Option<&str>,
 ) -> AppResult<Page> {
-    let filters = Filters::parse(school, None, Some(module), period)?;
-    let found = app.curriculum.get(module).ok_or_else(AppError::not_found)?;
-    let scope = scope(app, &staff, &filters).await?;
-    let finished = finished_attempts(app, &scope, &found.slug, &filters).await?;
-    let min_group = app.settings.rollup_min_group_size as usize;
-    let finished_ids: Vec<i32> = finished.iter().map(|a| a.attempt_id).collect();
-    let answers: Vec<ResponseRecord> = progress::responses_of_attempts(&app.db, &finished_ids)
-        .await?
-        .into_iter()
-        .map(|r| ResponseRecord {
-            attempt_id: r.attempt_id,
-            step_id: r.step_id,
-            answer: Default::default(),
-            correct: r.correct,
-        })
-        .collect();
-    let stats = item_statistics(found, &finished, &answers, min_group);
+    let (stats, filters) = item_stats(app, &staff, module, school, period).await?;
+    let csv = format!(
+        "/reports/items.csv?module={}&school={}&period={}",
+        stats.module_slug,
+        filters.school.map(|s| s.to_string()).unwrap_or_default(),
+        filters.period.code(),
+    );
+    let title = format!("Item statistics: {}", stats.module_title);
     let context = json!({
         "stats": stats,
-        "min_group": min_group,
+        "csv": csv,
+        "min_group": app.settings.rollup_min_group_size,
         "period_label": filters.period.label(),
     });
-    Ok(Page::new(
-        "reports/items",
-        format!("Item statistics: {}", found.title),
-        context,
-    )
-    .for_staff(&staff))
+    Ok(Page::new("reports/items", title, context).for_staff(&staff))
+}
+
+/// The item statistics as CSV: one row per question; empty figures while suppressed.
+#[get("/reports/items.csv?<module>&<school>&<period>")]
+async fn items_csv(
+    app: &State<App>,
+    staff: Staff,
+    module: &str,
+    school: Option<i32>,
+    period: Option<&str>,
+) -> AppResult<(ContentType, String)> {
+    let (stats, _) = item_stats(app, &staff, module, school, period).await?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record([
+            "module",
+            "question",
+            "prompt",
+            "knowledge_check",
+            "students",
+            "facility_percent",
+            "discrimination_points",
+            "flags",
+        ])
+        .map_err(AppError::internal)?;
+    let students = if stats.suppressed {
+        String::new()
+    } else {
+        stats.students.to_string()
+    };
+    for item in &stats.items {
+        writer
+            .write_record([
+                stats.module_slug.clone(),
+                item.number.to_string(),
+                item.prompt.clone(),
+                item.check.to_string(),
+                students.clone(),
+                item.facility.map(|f| f.to_string()).unwrap_or_default(),
+                item.discrimination
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                item.flags.join("; "),
+            ])
+            .map_err(AppError::internal)?;
+    }
+    let bytes = writer.into_inner().map_err(AppError::internal)?;
+    Ok((
+        ContentType::CSV,
+        String::from_utf8(bytes).map_err(AppError::internal)?,
+    ))
 }

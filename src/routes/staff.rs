@@ -9,10 +9,11 @@ use rocket::{Either, Route, State, get, post, routes};
 use serde_json::json;
 
 use crate::App;
-use crate::auth::csrf::Checked;
-use crate::auth::{Audience, STAFF_COOKIE, Staff, passwords, session_cookie};
+use crate::auth::csrf::{Checked, CsrfOnly};
+use crate::auth::{Audience, Staff, cookie_names, end_session, passwords, start_staff_session};
 use crate::csrf_form;
 use crate::db::entities::user::ROLE_ADMIN;
+use crate::db::queries::audit;
 use crate::db::queries::staff::{self, NewStaff};
 use crate::domain::input::{parse_email, parse_name};
 use crate::error::{AppError, AppResult};
@@ -26,7 +27,9 @@ pub fn routes() -> Vec<Route> {
         setup_page,
         setup,
         account,
-        change_password
+        change_password,
+        reset_page,
+        reset
     ]
 }
 
@@ -35,11 +38,6 @@ struct LoginForm {
     csrf_token: String,
     email: String,
     password: String,
-}
-
-#[derive(FromForm)]
-struct CsrfOnly {
-    csrf_token: String,
 }
 
 #[derive(FromForm)]
@@ -59,7 +57,7 @@ struct PasswordForm {
     new_password: String,
 }
 
-csrf_form!(LoginForm, CsrfOnly, SetupForm, PasswordForm);
+csrf_form!(LoginForm, SetupForm, PasswordForm);
 
 fn login_form(email: &str, error: Option<&str>) -> Page {
     Page::new(
@@ -114,14 +112,7 @@ async fn login(
     match check_credentials(app, &form.email, &form.password, address).await? {
         Some(user) => {
             tracing::info!(user_id = user.id, "staff signed in");
-            let token =
-                app.keys
-                    .issue(Audience::Staff, &user.id.to_string(), &user.security_stamp)?;
-            cookies.add(session_cookie(
-                STAFF_COOKIE,
-                token,
-                app.settings.secure_cookies,
-            ));
+            start_staff_session(app, cookies, user.id, &user.security_stamp)?;
             Ok(Either::Left(Redirect::to("/teacher")))
         }
         None => {
@@ -149,7 +140,8 @@ async fn logout(
     if let Some(staff) = staff {
         staff::rotate_stamp(&app.db, staff.user.id).await?;
     }
-    cookies.remove(STAFF_COOKIE);
+    let secure = app.settings.secure_cookies;
+    end_session(cookies, cookie_names(secure).staff, secure);
     Ok(Redirect::to("/login"))
 }
 
@@ -195,7 +187,8 @@ async fn setup(
     let school_name = parse_name(&form.school, "school name", 200).map_err(AppError::BadRequest)?;
     let display_name = parse_name(&form.name, "name", 100).map_err(AppError::BadRequest)?;
     let email = parse_email(&form.email).map_err(AppError::BadRequest)?;
-    passwords::check_strength(&form.password).map_err(AppError::BadRequest)?;
+    passwords::check_strength(&form.password, &[&display_name, &email, &school_name])
+        .map_err(AppError::BadRequest)?;
     let password_hash = passwords::hash(form.password)
         .await
         .map_err(AppError::internal)?;
@@ -214,18 +207,14 @@ async fn setup(
         },
     )
     .await?;
-    tracing::info!(
-        user_id = user.id,
-        "administrator created through the setup link"
-    );
-    let token = app
-        .keys
-        .issue(Audience::Staff, &user.id.to_string(), &user.security_stamp)?;
-    cookies.add(session_cookie(
-        STAFF_COOKIE,
-        token,
-        app.settings.secure_cookies,
-    ));
+    audit::note(
+        &app.db,
+        user.id,
+        "administrator created through the setup link",
+        format!("user {}", user.id),
+    )
+    .await?;
+    start_staff_session(app, cookies, user.id, &user.security_stamp)?;
     Ok(Redirect::to("/teacher"))
 }
 
@@ -260,21 +249,92 @@ async fn change_password(
         return Ok(page(Some("Your current password is not right."), false)
             .with_status(Status::BadRequest));
     }
-    if let Err(message) = passwords::check_strength(&form.new_password) {
+    if let Err(message) = passwords::check_strength(
+        &form.new_password,
+        &[&staff.user.display_name, &staff.user.email],
+    ) {
         return Ok(page(Some(&message), false).with_status(Status::BadRequest));
     }
     let hash = passwords::hash(form.new_password)
         .await
         .map_err(AppError::internal)?;
     let stamp = staff::set_password(&app.db, staff.user.id, hash).await?;
-    tracing::info!(user_id = staff.user.id, "staff password changed");
-    let token = app
-        .keys
-        .issue(Audience::Staff, &staff.user.id.to_string(), &stamp)?;
-    cookies.add(session_cookie(
-        STAFF_COOKIE,
-        token,
-        app.settings.secure_cookies,
-    ));
+    audit::note(
+        &app.db,
+        staff.user.id,
+        "staff password changed",
+        format!("user {}", staff.user.id),
+    )
+    .await?;
+    start_staff_session(app, cookies, staff.user.id, &stamp)?;
     Ok(page(None, true))
+}
+
+#[derive(FromForm)]
+struct ResetForm {
+    csrf_token: String,
+    token: String,
+    password: String,
+}
+
+csrf_form!(ResetForm);
+
+const RESET_EXPIRED: &str =
+    "This reset link has expired or was already used. Ask your administrator for a new one.";
+
+/// The staff member a reset link was made for, while it is unused and unexpired: setting the
+/// password (or signing out) changes the stamp the link carries.
+async fn reset_target(app: &App, token: &str) -> AppResult<crate::db::entities::user::Model> {
+    let claims = app
+        .keys
+        .verify(Audience::Reset, token)
+        .ok_or_else(|| AppError::Forbidden(RESET_EXPIRED.into()))?;
+    let id: i32 = claims
+        .sub
+        .parse()
+        .map_err(|_| AppError::Forbidden(RESET_EXPIRED.into()))?;
+    staff::find(&app.db, id)
+        .await?
+        .filter(|u| u.security_stamp == claims.stamp && !u.disabled)
+        .ok_or_else(|| AppError::Forbidden(RESET_EXPIRED.into()))
+}
+
+fn reset_form(token: &str, error: Option<&str>) -> Page {
+    Page::new(
+        "staff/reset",
+        "Choose a new password",
+        json!({ "token": token, "error": error }),
+    )
+}
+
+#[get("/reset?<token>")]
+async fn reset_page(app: &State<App>, token: Option<String>) -> AppResult<Page> {
+    let token = token.unwrap_or_default();
+    reset_target(app, &token).await?;
+    Ok(reset_form(&token, None))
+}
+
+#[post("/reset", data = "<form>")]
+async fn reset(app: &State<App>, form: Checked<ResetForm>) -> AppResult<Either<Redirect, Page>> {
+    let form = form.0;
+    let user = reset_target(app, &form.token).await?;
+    if let Err(message) =
+        passwords::check_strength(&form.password, &[&user.display_name, &user.email])
+    {
+        return Ok(Either::Right(
+            reset_form(&form.token, Some(&message)).with_status(Status::BadRequest),
+        ));
+    }
+    let hash = passwords::hash(form.password)
+        .await
+        .map_err(AppError::internal)?;
+    staff::set_password(&app.db, user.id, hash).await?;
+    audit::note(
+        &app.db,
+        user.id,
+        "password reset with a link",
+        format!("user {}", user.id),
+    )
+    .await?;
+    Ok(Either::Left(Redirect::to("/login")))
 }

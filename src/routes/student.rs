@@ -11,12 +11,12 @@ use rocket::{Either, Route, State, get, post, routes, uri};
 use serde_json::{Value, json};
 
 use crate::App;
-use crate::auth::csrf::Checked;
-use crate::auth::{Audience, STUDENT_COOKIE, StudentSession, session_cookie};
+use crate::auth::csrf::{Checked, CsrfOnly};
+use crate::auth::{Audience, StudentSession, cookie_names, end_session, session_cookie};
 use crate::csrf_form;
 use crate::curriculum::{Language, Module, StepKind};
 use crate::db::entities::{assignment, attempt, response};
-use crate::db::queries::{classes, progress};
+use crate::db::queries::{classes, opt_outs, progress};
 use crate::domain::codes::{JoinCode, secret_matches};
 use crate::domain::percent;
 use crate::domain::scoring::{
@@ -53,11 +53,6 @@ struct StudentLoginForm {
 }
 
 #[derive(FromForm)]
-struct CsrfOnly {
-    csrf_token: String,
-}
-
-#[derive(FromForm)]
 struct AnswerForm {
     csrf_token: String,
     /// Chosen options, or flagged messages and posts.
@@ -71,7 +66,7 @@ struct AnswerForm {
     path: String,
 }
 
-csrf_form!(StudentLoginForm, CsrfOnly, AnswerForm);
+csrf_form!(StudentLoginForm, AnswerForm);
 
 fn login_form(lang: Lang, code: &str, name: &str, error: Option<&str>) -> Page {
     Page::new(
@@ -117,11 +112,13 @@ async fn login(
         Err(_) => return fail(&lang.t("login.code_format")),
     };
     if !app.limits.allow_student(code.as_str(), &form.name) {
+        tracing::warn!("student sign-in refused: too many tries");
         return Err(AppError::TooManyRequests(lang.t("login.too_many")));
     }
     // One message for every mismatch, so that guessing cannot confirm a class code or a name.
     let mismatch = &lang.t("login.mismatch");
     let Some(class) = classes::by_join_code(&app.db, &code).await? else {
+        tracing::info!("student sign-in failed: no such class code");
         return fail(mismatch);
     };
     let typed_name = form
@@ -135,18 +132,21 @@ async fn login(
         s.display_name.to_lowercase() == typed_name && secret_matches(&s.secret, &form.secret)
     });
     let Some(student) = student else {
+        tracing::info!(class_id = class.id, "student sign-in failed");
         return fail(mismatch);
     };
+    tracing::info!(
+        class_id = class.id,
+        student_id = student.id,
+        "student signed in"
+    );
     let token = app.keys.issue(
         Audience::Student,
         &student.id.to_string(),
         &student.security_stamp,
     )?;
-    cookies.add(session_cookie(
-        STUDENT_COOKIE,
-        token,
-        app.settings.secure_cookies,
-    ));
+    let secure = app.settings.secure_cookies;
+    cookies.add(session_cookie(cookie_names(secure).student, token, secure));
     Ok(Either::Left(Redirect::to(uri!(home))))
 }
 
@@ -161,7 +161,8 @@ async fn logout(
     if let Some(session) = session {
         classes::rotate_student_stamp(&app.db, session.student.id).await?;
     }
-    cookies.remove(STUDENT_COOKIE);
+    let secure = app.settings.secure_cookies;
+    end_session(cookies, cookie_names(secure).student, secure);
     Ok(Redirect::to(uri!(login_page)))
 }
 
@@ -169,6 +170,7 @@ async fn logout(
 async fn home(app: &State<App>, session: StudentSession, lang: Lang) -> AppResult<Page> {
     let assignments = classes::active_assignments(&app.db, session.class.id).await?;
     let attempts = progress::attempts_of_student(&app.db, session.student.id).await?;
+    let opted_out = opt_outs::of_student(&app.db, session.student.id).await?;
     let lessons: Vec<Value> = assignments
         .iter()
         .filter_map(|a| {
@@ -184,6 +186,7 @@ async fn home(app: &State<App>, session: StudentSession, lang: Lang) -> AppResul
                 "finished": attempt.is_some_and(|t| t.finished_at.is_some()),
                 "started": attempt.is_some(),
                 "percent": percent(steps_done.max(0) as usize, module.steps.len()),
+                "opted_out": opted_out.iter().any(|o| o.module_slug == module.slug),
             }))
         })
         .collect();
@@ -196,8 +199,21 @@ async fn home(app: &State<App>, session: StudentSession, lang: Lang) -> AppResul
 }
 
 /// The assigned module with this slug in the student's language, or "not found" when it is not
-/// assigned to the class.
+/// assigned to the class, or "forbidden" when the student's family opted them out of it.
 async fn assigned<'a>(
+    app: &'a App,
+    session: &StudentSession,
+    lang: Lang,
+    slug: &str,
+) -> AppResult<(&'a Module, assignment::Model)> {
+    let found = assigned_to_class(app, session, lang, slug).await?;
+    if opt_outs::is_opted_out(&app.db, session.student.id, slug).await? {
+        return Err(AppError::Forbidden(lang.t("other.closed")));
+    }
+    Ok(found)
+}
+
+async fn assigned_to_class<'a>(
     app: &'a App,
     session: &StudentSession,
     lang: Lang,
@@ -220,7 +236,19 @@ async fn module_page(
     lang: Lang,
     slug: &str,
 ) -> AppResult<Page> {
-    let (module, assignment) = assigned(app, &session, lang, slug).await?;
+    let (module, assignment) = assigned_to_class(app, &session, lang, slug).await?;
+    if opt_outs::is_opted_out(&app.db, session.student.id, slug).await? {
+        let context = json!({
+            "help": module.help,
+            "trusted_adult": app.settings.help.trusted_adult,
+        });
+        return Ok(page_for(
+            &session,
+            "student/other",
+            lang.t("other.title"),
+            context,
+        ));
+    }
     let attempt = progress::find_attempt(&app.db, session.student.id, assignment.id).await?;
     let context = json!({
         "slug": module.slug,
@@ -663,14 +691,6 @@ async fn answer_step(
         return Ok(Either::Left(Redirect::to(check)));
     }
     let step = &module.steps[number - 1];
-    let already_answered = step.kind.is_answered()
-        && progress::answer_to(&app.db, attempt.id, &step.id)
-            .await?
-            .is_some();
-    if already_answered {
-        // A repeat, a second tab or a stale page: the first answer stands; show it.
-        return Ok(Either::Left(Redirect::to(uri!(step_page(slug, number, _)))));
-    }
     let form = form.0;
     let checked = match &step.kind {
         StepKind::Reading(_) => None,
@@ -680,6 +700,28 @@ async fn answer_step(
         StepKind::Reply(reply) => Some(check_reply(reply, &form.path)),
         StepKind::Question(question) => Some(check_question(question, &form.choice)),
     };
+    let stored = match step.kind.is_answered() {
+        true => progress::answer_to(&app.db, attempt.id, &step.id).await?,
+        false => None,
+    };
+    if let Some(stored) = stored {
+        // The first answer stands. The same answer again (a double click, a retry) just shows
+        // it; a different one (a stale tab) is refused with the answer that counts.
+        let first = progress::decode_answer(&stored.answer);
+        let differs = matches!(&checked, Some(Ok((answer, _))) if *answer != first);
+        if !differs {
+            return Ok(Either::Left(Redirect::to(uri!(step_page(slug, number, _)))));
+        }
+        let notice = lang.t("problem.answered_elsewhere");
+        let context = step_context(lang, module, number, Some(&first), None, Some(&notice));
+        let page = page_for(
+            &session,
+            "student/step",
+            step_title(lang, module, number),
+            context,
+        );
+        return Ok(Either::Right(page.with_status(Status::Conflict)));
+    }
     match checked {
         Some(Err(key)) => {
             let path = (!form.path.is_empty()).then_some(form.path.as_str());
@@ -744,7 +786,7 @@ async fn finish_attempt(app: &App, module: &Module, attempt: &attempt::Model) ->
         });
     progress::finish(
         &app.db,
-        attempt.id,
+        attempt,
         progress::Finish {
             correct,
             total,

@@ -11,16 +11,16 @@ use serde_json::json;
 
 use crate::App;
 use crate::auth::Staff;
-use crate::auth::csrf::Checked;
+use crate::auth::csrf::{Checked, CsrfOnly};
 use crate::csrf_form;
 use crate::curriculum::{Language, Module, Tier};
 use crate::db::entities::user::ROLE_PARTNER;
-use crate::db::entities::{assignment, attempt, class, student};
-use crate::db::queries::{classes, progress, staff as staff_queries};
+use crate::db::entities::{assignment, attempt, class, opt_out, student};
+use crate::db::queries::{audit, classes, opt_outs, progress, staff as staff_queries};
 use crate::domain::codes::JoinCode;
 use crate::domain::input::{parse_due_date, parse_name, parse_student_names};
-use crate::domain::percent;
-use crate::domain::results::{AttemptSummary, ModuleResults, ResponseRecord, module_results};
+use crate::domain::results::{AttemptSummary, ModuleResults, module_results};
+use crate::domain::{percent, spreadsheet_safe};
 use crate::error::{AppError, AppResult};
 use crate::views::{Page, charts};
 
@@ -38,7 +38,9 @@ pub fn routes() -> Vec<Route> {
         progress_csv,
         class_summary,
         module_catalogue,
-        module_guide
+        module_guide,
+        record_opt_out,
+        withdraw_opt_out
     ]
 }
 
@@ -65,11 +67,13 @@ struct AssignForm {
 }
 
 #[derive(FromForm)]
-struct RemoveForm {
+struct OptOutForm {
     csrf_token: String,
+    student: String,
+    module: String,
 }
 
-csrf_form!(NewClassForm, StudentsForm, AssignForm, RemoveForm);
+csrf_form!(NewClassForm, StudentsForm, AssignForm, OptOutForm);
 
 pub(super) fn parse_tier(input: &str) -> AppResult<Tier> {
     Tier::parse(input).ok_or_else(|| {
@@ -223,7 +227,15 @@ fn student_cell(
     steps: usize,
     due_on: Option<chrono::NaiveDate>,
     today: chrono::NaiveDate,
+    opted_out: bool,
 ) -> StudentCell {
+    if opted_out {
+        return StudentCell {
+            status: "opted-out",
+            label: "Family opted out".into(),
+            overdue: false,
+        };
+    }
     let finished = attempt.is_some_and(|a| a.finished_at.is_some());
     let overdue = !finished && due_on.is_some_and(|due| due < today);
     let (status, label) = match attempt {
@@ -239,6 +251,20 @@ fn student_cell(
         label,
         overdue,
     }
+}
+
+fn is_opted_out(opt_outs: &[opt_out::Model], student_id: i32, slug: &str) -> bool {
+    opt_outs
+        .iter()
+        .any(|o| o.student_id == student_id && o.module_slug == slug)
+}
+
+/// The students a module is for: the class, less those whose families opted them out of it.
+fn roster_for(students: &[student::Model], opt_outs: &[opt_out::Model], slug: &str) -> usize {
+    students
+        .iter()
+        .filter(|s| !is_opted_out(opt_outs, s.id, slug))
+        .count()
 }
 
 fn today() -> chrono::NaiveDate {
@@ -340,7 +366,7 @@ fn module_guide(app: &State<App>, staff: Staff, slug: &str) -> AppResult<Page> {
 }
 
 /// The host a request was sent to, from the `Host` header.
-struct RequestHost(Option<String>);
+pub(super) struct RequestHost(Option<String>);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for RequestHost {
@@ -356,7 +382,7 @@ impl<'r> FromRequest<'r> for RequestHost {
 }
 
 /// The address people use to reach Tellwise: `public_url`, else the host this request came to.
-fn base_url(app: &App, host: RequestHost) -> String {
+pub(super) fn base_url(app: &App, host: RequestHost) -> String {
     match (&app.settings.public_url, host.0) {
         (Some(url), _) => url.trim_end_matches('/').to_string(),
         (None, Some(host)) => {
@@ -395,6 +421,7 @@ async fn class_page(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> 
     let assignments = classes::active_assignments(&app.db, class.id).await?;
     let ids: Vec<i32> = assignments.iter().map(|a| a.id).collect();
     let attempts = progress::attempts_for_assignments(&app.db, &ids).await?;
+    let opt_outs = opt_outs::of_class(&app.db, class.id).await?;
     let class_tier = Tier::parse(&class.tier);
     let today = today();
     let assignment_rows: Vec<_> = assignments
@@ -412,11 +439,15 @@ async fn class_page(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> 
                 "tier": module.map(|m| m.tier),
                 "other_tier": module.is_some_and(|m| Some(m.tier) != class_tier),
                 "due_on": a.due_on.map(|d| d.to_string()),
-                "progress": Progress::of(&of_this, students.len(), a.due_on, today),
+                "progress": Progress::of(
+                    &of_this,
+                    roster_for(&students, &opt_outs, &a.module_slug),
+                    a.due_on,
+                    today,
+                ),
             })
         })
         .collect();
-    let student_names: Vec<&str> = students.iter().map(|s| s.display_name.as_str()).collect();
     let grid: Vec<_> = students
         .iter()
         .map(|s| {
@@ -430,7 +461,8 @@ async fn class_page(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> 
                         .curriculum
                         .get(&a.module_slug)
                         .map_or(0, |m| m.steps.len());
-                    student_cell(attempt, steps, a.due_on, today)
+                    let opted_out = is_opted_out(&opt_outs, s.id, &a.module_slug);
+                    student_cell(attempt, steps, a.due_on, today, opted_out)
                 })
                 .collect();
             json!({ "name": s.display_name, "cells": cells })
@@ -445,8 +477,19 @@ async fn class_page(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> 
             "language": Language::parse(&class.language).unwrap_or_default().name(),
             "code": display_code(&class.join_code),
         },
-        "student_count": student_names.len(),
-        "students": student_names,
+        "student_count": students.len(),
+        "student_choices": students
+            .iter()
+            .map(|s| json!({ "id": s.id, "name": s.display_name }))
+            .collect::<Vec<_>>(),
+        "opt_outs": opt_outs
+            .iter()
+            .map(|o| json!({
+                "id": o.id,
+                "student": students.iter().find(|s| s.id == o.student_id).map(|s| &s.display_name),
+                "module": app.curriculum.get(&o.module_slug).map_or(o.module_slug.as_str(), |m| m.title.as_str()),
+            }))
+            .collect::<Vec<_>>(),
         "assignments": assignment_rows,
         "modules": module_choices(app, class_tier),
     });
@@ -515,13 +558,76 @@ async fn unassign(
     staff: Staff,
     id: i32,
     assignment_id: i32,
-    form: Checked<RemoveForm>,
+    form: Checked<CsrfOnly>,
 ) -> AppResult<Redirect> {
     let _ = form;
     let (class, assignment) =
         classes::class_and_assignment(&app.db, &staff.user, id, assignment_id).await?;
     classes::unassign(&app.db, assignment).await?;
     Ok(Redirect::to(uri!(class_page(class.id))))
+}
+
+/// Records a family's opt-out of one module for one student of the class; what the student had
+/// already answered in it is deleted.
+#[post("/teacher/classes/<id>/opt-outs", data = "<form>")]
+async fn record_opt_out(
+    app: &State<App>,
+    staff: Staff,
+    id: i32,
+    form: Checked<OptOutForm>,
+) -> AppResult<Redirect> {
+    let class = classes::class_for(&app.db, &staff.user, id).await?;
+    let form = form.0;
+    let student_id = form
+        .student
+        .trim()
+        .parse::<i32>()
+        .map_err(|_| AppError::bad_request("Choose a student of this class."))?;
+    let module = module_or_400(app, form.module.trim())?;
+    let recorded = opt_outs::record(&app.db, &class, student_id, &module.slug).await?;
+    let answers = if recorded.answers_deleted {
+        ", answers deleted"
+    } else {
+        ""
+    };
+    audit::note(
+        &app.db,
+        staff.user.id,
+        "family opt-out recorded",
+        format!(
+            "class {} student {student_id} module {}{answers}",
+            class.id, module.slug
+        ),
+    )
+    .await?;
+    Ok(Redirect::to(format!(
+        "{}#opt-outs",
+        uri!(class_page(class.id))
+    )))
+}
+
+#[post("/teacher/classes/<id>/opt-outs/<opt_out_id>/remove", data = "<form>")]
+async fn withdraw_opt_out(
+    app: &State<App>,
+    staff: Staff,
+    id: i32,
+    opt_out_id: i32,
+    form: Checked<CsrfOnly>,
+) -> AppResult<Redirect> {
+    let _ = form;
+    let class = classes::class_for(&app.db, &staff.user, id).await?;
+    opt_outs::withdraw(&app.db, &class, opt_out_id).await?;
+    audit::note(
+        &app.db,
+        staff.user.id,
+        "family opt-out withdrawn",
+        format!("class {} opt-out {opt_out_id}", class.id),
+    )
+    .await?;
+    Ok(Redirect::to(format!(
+        "{}#opt-outs",
+        uri!(class_page(class.id))
+    )))
 }
 
 /// Where one student stands in one module: status only, never their answers.
@@ -566,12 +672,11 @@ pub(super) async fn assignment_report<'a>(
         ))
     })?;
     let students = classes::students(&app.db, class.id).await?;
+    let opt_outs = opt_outs::of_class(&app.db, class.id).await?;
     let attempts = progress::attempts_for_assignment(&app.db, assignment.id).await?;
     let attempt_ids: Vec<i32> = attempts.iter().map(|a| a.id).collect();
-    let responses = progress::responses_of_attempts(&app.db, &attempt_ids).await?;
-    let before =
-        progress::responses_of_attempts_in_phase(&app.db, &attempt_ids, progress::PHASE_PRE)
-            .await?;
+    let records = progress::answer_records(&app.db, &attempt_ids, progress::PHASE_MAIN).await?;
+    let before = progress::answer_records(&app.db, &attempt_ids, progress::PHASE_PRE).await?;
     let summaries: Vec<AttemptSummary> = attempts
         .iter()
         .map(|a| AttemptSummary {
@@ -580,17 +685,9 @@ pub(super) async fn assignment_report<'a>(
             score: a.score_correct.zip(a.score_total),
         })
         .collect();
-    let record = |r: &crate::db::entities::response::Model| ResponseRecord {
-        attempt_id: r.attempt_id,
-        step_id: r.step_id.clone(),
-        answer: progress::decode_answer(&r.answer),
-        correct: r.correct,
-    };
-    let records: Vec<ResponseRecord> = responses.iter().map(record).collect();
-    let before: Vec<ResponseRecord> = before.iter().map(record).collect();
     let results = module_results(
         module,
-        students.len(),
+        roster_for(&students, &opt_outs, &module.slug),
         &summaries,
         &records,
         &before,
@@ -603,6 +700,7 @@ pub(super) async fn assignment_report<'a>(
             StudentStatus {
                 name: s.display_name.clone(),
                 status: match attempt {
+                    _ if is_opted_out(&opt_outs, s.id, &module.slug) => "opted out by family",
                     Some(a) if a.finished_at.is_some() => "finished",
                     Some(_) => "in progress",
                     None => "not started",
@@ -653,6 +751,7 @@ async fn progress_csv(app: &State<App>, staff: Staff, id: i32) -> AppResult<(Con
     let assignments = classes::active_assignments(&app.db, class.id).await?;
     let ids: Vec<i32> = assignments.iter().map(|a| a.id).collect();
     let attempts = progress::attempts_for_assignments(&app.db, &ids).await?;
+    let opt_outs = opt_outs::of_class(&app.db, class.id).await?;
     let today = today();
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["student".to_string()];
@@ -668,7 +767,7 @@ async fn progress_csv(app: &State<App>, staff: Staff, id: i32) -> AppResult<(Con
     }));
     writer.write_record(&header).map_err(AppError::internal)?;
     for student in &students {
-        let mut row = vec![student.display_name.clone()];
+        let mut row = vec![spreadsheet_safe(&student.display_name)];
         for a in &assignments {
             let attempt = attempts
                 .iter()
@@ -677,7 +776,8 @@ async fn progress_csv(app: &State<App>, staff: Staff, id: i32) -> AppResult<(Con
                 .curriculum
                 .get(&a.module_slug)
                 .map_or(0, |m| m.steps.len());
-            let cell = student_cell(attempt, steps, a.due_on, today);
+            let opted_out = is_opted_out(&opt_outs, student.id, &a.module_slug);
+            let cell = student_cell(attempt, steps, a.due_on, today, opted_out);
             let mut label = cell.label;
             if cell.overdue {
                 label.push_str(", overdue");

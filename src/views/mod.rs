@@ -2,7 +2,9 @@
 //! debug builds, so template edits need no recompile), one layout, and the `Page` responder that
 //! adds what every page needs (the CSRF token, who is signed in).
 
-use handlebars::Handlebars;
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
+};
 use rocket::http::{ContentType, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
@@ -36,6 +38,7 @@ impl Views {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
         registry.register_helper("t", Box::new(crate::i18n::t_helper));
+        registry.register_helper("csrf_field", Box::new(csrf_field));
         for path in Templates::iter() {
             let Some(file) = Templates::get(&path) else {
                 continue;
@@ -49,11 +52,47 @@ impl Views {
         Ok(Self { registry })
     }
 
-    pub fn render(&self, name: &str, context: &Value) -> Result<String, String> {
+    /// Renders the page's own template, then the layout around it. Two plain renders rather
+    /// than a `{{#> layout}}` partial block: Handlebars renders a partial on a copy of the
+    /// current context, and inside it copies every item an `#each` visits, which made copying
+    /// most of the work of a class page.
+    pub fn render(&self, name: &str, context: Value) -> Result<String, String> {
+        let failed = |e: handlebars::RenderError| format!("rendering {name}: {e}");
+        let mut context = Context::from(context);
+        let body = self
+            .registry
+            .render_with_context(name, &context)
+            .map_err(failed)?;
+        if let Value::Object(fields) = context.data_mut() {
+            fields.insert("body".into(), Value::String(body));
+        }
         self.registry
-            .render(name, context)
-            .map_err(|e| format!("rendering {name}: {e}"))
+            .render_with_context(LAYOUT, &context)
+            .map_err(failed)
     }
+}
+
+const LAYOUT: &str = "layout";
+
+/// `{{csrf_field}}`: the hidden CSRF field every form carries, from the page's token. A helper
+/// rather than a partial, which would copy the context at each form.
+fn csrf_field(
+    _: &Helper,
+    _: &Handlebars,
+    ctx: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let token = ctx
+        .data()
+        .get("csrf")
+        .and_then(Value::as_str)
+        .ok_or_else(|| RenderErrorReason::Other("the page has no CSRF token".into()))?;
+    out.write(&format!(
+        "<input type=\"hidden\" name=\"csrf_token\" value=\"{}\">",
+        handlebars::html_escape(token)
+    ))?;
+    Ok(())
 }
 
 /// Who the page is for, which decides the navigation.
@@ -65,6 +104,8 @@ pub struct Viewer {
     pub reports: bool,
     /// A partner sees aggregates only: no classes.
     pub partner: bool,
+    /// Manages their own school's partner access.
+    pub school_admin: bool,
     pub student: bool,
     pub name: String,
 }
@@ -77,6 +118,7 @@ impl Viewer {
             reports: [ROLE_ADMIN, ROLE_SCHOOL_ADMIN, ROLE_PARTNER]
                 .contains(&staff.user.role.as_str()),
             partner: staff.user.role == ROLE_PARTNER,
+            school_admin: staff.user.role == ROLE_SCHOOL_ADMIN,
             student: false,
             name: staff.user.display_name.clone(),
         }
@@ -165,7 +207,7 @@ impl<'r> Responder<'r, 'static> for Page {
             "path": req.uri().to_string(),
             "page": self.context,
         });
-        let html = views.render(self.template, &context).map_err(|e| {
+        let html = views.render(self.template, context).map_err(|e| {
             tracing::error!(error = %e, "template failed");
             Status::InternalServerError
         })?;

@@ -644,6 +644,9 @@ test('admin sees the class page, the login cards and the results', async () => {
     await audit('admin schools', page);
     await visit(page, '/admin/teachers');
     await audit('admin staff accounts', page);
+    await clickAndLoad(page, page.getByRole('link', { name: 'Audit log', exact: true }), 'open the audit log');
+    assert.ok(await page.getByRole('cell', { name: 'administrator created from the command line', exact: true }).count(), 'the audit log does not show how the administrator was created');
+    await audit('admin audit log', page);
 
     await visit(page, '/teacher/modules');
     assert.ok(await page.getByRole('heading', { name: 'Grades 9-12' }).count(), 'the curriculum lists no 9-12 modules');
@@ -653,6 +656,311 @@ test('admin sees the class page, the login cards and the results', async () => {
     await audit('teacher module guide', page);
   });
   await context.close();
+});
+
+// ---------------------------------------------------------------- family opt-outs and partners
+
+const OPT_OUT_STUDENT = 'Noor K';
+const PARTNER = { name: 'Pat Partner', email: 'partner@prevention.test', password: 'partner test password' };
+const OTHER_SCHOOL = 'Lakeside Middle School';
+
+/** Signs a staff member in at /login; answers the page's path afterwards. */
+async function staffSignIn(page, email, password, what) {
+  await visit(page, '/login');
+  await page.locator('#email').fill(email);
+  await page.locator('#password').fill(password);
+  await clickAndLoad(page, page.getByRole('button', { name: 'Sign in', exact: true }), `${what}: staff sign-in`);
+  assert.notEqual(pathOf(page), '/login', `${what}: still on the sign-in page after signing in`);
+  return pathOf(page);
+}
+
+/** Signs a student in at /student/login. */
+async function studentSignIn(page, code, name, secret, what) {
+  await visit(page, '/student/login');
+  await page.locator('#code').fill(code);
+  await page.locator('#name').fill(name);
+  await page.locator('#secret').fill(secret);
+  await clickAndLoad(page, page.locator('main form button[type=submit]'), `${what}: sign in`);
+  assert.equal(pathOf(page), '/student', `${what}: signing in did not lead to /student`);
+}
+
+/** "1 finished, 0 in progress, 2 not started" on an assignment card, as numbers. */
+async function assignmentProgress(page, assignmentId) {
+  const text = await page.locator(`label[for="progress-${assignmentId}"]`).innerText();
+  const m = text.match(/(\d+) finished, (\d+) in progress, (\d+) not started/);
+  assert.ok(m, `assignment ${assignmentId}: no progress label (got "${text}")`);
+  return { finished: Number(m[1]), inProgress: Number(m[2]), notStarted: Number(m[3]) };
+}
+
+/** The text of one student's cell in the class page's status grid, for the module titled `title`. */
+async function gridCell(page, studentName, title) {
+  const grid = page.locator('table.status-grid');
+  assert.equal(await grid.count(), 1, 'the class page has no status grid');
+  const headers = (await grid.locator('thead th').allInnerTexts()).map((h) => h.trim());
+  const column = headers.indexOf(title);
+  assert.ok(column > 0, `the status grid has no column "${title}" (has ${JSON.stringify(headers)})`);
+  const row = grid.locator('tbody tr').filter({ has: page.getByRole('rowheader', { name: studentName, exact: true }) });
+  assert.equal(await row.count(), 1, `the status grid has no row for ${studentName}`);
+  return (await row.locator('td').nth(column - 1).innerText()).trim();
+}
+
+test('teacher records and withdraws a family opt-out; the student gets a different activity', async () => {
+  assert.ok(seed.classId, 'seeding failed; nothing to test');
+  const context = await newContext('opt-out teacher', { javaScriptEnabled: true });
+  const page = await context.newPage();
+  const studentContext = await newContext('opt-out student', { javaScriptEnabled: false });
+  studentContext._jsOff = true;
+  const student = await studentContext.newPage();
+  const classPath = `/teacher/classes/${seed.classId}`;
+  const slugPath = `/student/modules/${MODULE}`;
+  const title = seed.moduleTitle;
+  const section = page.locator('section[aria-labelledby="opt-outs"]');
+  const withdraw = page.getByRole('button', { name: `Withdraw the opt-out of ${OPT_OUT_STUDENT} from ${title}`, exact: true });
+  const startButton = student.getByRole('button', { name: 'Start the lesson', exact: true });
+  const lessonCard = student.locator('li.card').filter({ has: student.getByRole('link', { name: title, exact: true }) });
+
+  await withArtifacts('opt-out-teacher', page, async () => {
+    // ---- a new student in the seeded class, added through the class page
+    await staffSignIn(page, ADMIN_EMAIL, ADMIN_PASSWORD, 'opt-out teacher');
+    await visit(page, classPath);
+    await page.locator('#names').fill(OPT_OUT_STUDENT);
+    await clickAndLoad(page, page.getByRole('button', { name: 'Add students', exact: true }), 'add a student');
+    assert.equal(pathOf(page), classPath, 'adding a student left the class page');
+    assert.equal(await gridCell(page, OPT_OUT_STUDENT, title), 'Not started', `${OPT_OUT_STUDENT} is not "Not started"`);
+    const before = await assignmentProgress(page, seed.assignmentId);
+    assert.ok(before.notStarted >= 1, `the new student is not counted as not started: ${JSON.stringify(before)}`);
+    assert.equal(await section.getByText('No opt-outs recorded.', { exact: true }).count(), 1, 'the class starts with an opt-out');
+
+    await visit(page, `${classPath}/cards`);
+    const secret = (await page.locator('.login-card', { hasText: OPT_OUT_STUDENT }).locator('.secret').innerText()).trim();
+    assert.match(secret, /\S/, `no secret words on ${OPT_OUT_STUDENT}'s login card`);
+
+    // ---- before any opt-out, the student can start the lesson
+    await withArtifacts('opt-out-student', student, async () => {
+      await studentSignIn(student, seed.joinCode, OPT_OUT_STUDENT, secret, 'opt-out student');
+      assert.equal(await lessonCard.count(), 1, `the lessons list has no card for "${title}"`);
+      assert.equal(await lessonCard.getByText('Not started', { exact: true }).count(), 1, 'the lesson is not "Not started"');
+      await visit(student, slugPath);
+      assert.equal(await startButton.count(), 1, 'before the opt-out the module page has no "Start the lesson"');
+    });
+
+    // ---- the teacher records the opt-out through the form
+    await visit(page, classPath);
+    await page.locator('#opt-out-student').selectOption({ label: OPT_OUT_STUDENT });
+    await page.locator('#opt-out-module').selectOption(MODULE);
+    assert.equal(await page.getByLabel('Student', { exact: true }).count(), 1, 'the student select has no label "Student"');
+    await clickAndLoad(page, page.getByRole('button', { name: 'Record the opt-out', exact: true }), 'record the opt-out');
+    assert.equal(pathOf(page), classPath, 'recording the opt-out left the class page');
+    assert.equal(new URL(page.url()).hash, '#opt-outs', 'recording the opt-out did not return to #opt-outs');
+    const item = section.locator('li').filter({ has: withdraw });
+    assert.equal(await item.count(), 1, 'the opt-out is not listed with a withdraw button');
+    assert.match((await item.innerText()).trim(), new RegExp(`^${OPT_OUT_STUDENT}: ${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'the opt-out is not listed as "<student>: <module>"');
+    assert.equal(await section.getByText('No opt-outs recorded.', { exact: true }).count(), 0, 'still says no opt-outs');
+    assert.equal(await gridCell(page, OPT_OUT_STUDENT, title), 'Family opted out', 'the status grid does not show the opt-out');
+    assert.notEqual(await gridCell(page, STUDENT_NAME, title), 'Family opted out', `${STUDENT_NAME} shows as opted out too`);
+    const after = await assignmentProgress(page, seed.assignmentId);
+    assert.deepEqual(after, { ...before, notStarted: before.notStarted - 1 }, 'the opted-out student still counts in the module progress');
+    await expectHelpLink(page, 'class page with an opt-out');
+    await audit('teacher class page (family opt-out listed)', page);
+
+    // ---- the student sees a different activity and cannot start the lesson
+    await withArtifacts('opt-out-student', student, async () => {
+      await visit(student, '/student');
+      assert.equal(await lessonCard.count(), 1, `the lessons list has no card for "${title}" after the opt-out`);
+      assert.equal(await lessonCard.getByText('A different activity', { exact: true }).count(), 1, 'the lessons list does not say "A different activity"');
+      assert.equal(await lessonCard.locator('progress').count(), 0, 'the lessons list still shows lesson progress');
+      await expectHelpLink(student, 'lessons list with an opt-out');
+      await audit('student lessons list (family opt-out)', student);
+
+      await clickAndLoad(student, lessonCard.getByRole('link', { name: title, exact: true }), 'open the opted-out module');
+      assert.equal(pathOf(student), slugPath);
+      assert.equal(await student.getByRole('heading', { level: 1, name: 'A different activity for you', exact: true }).count(), 1, 'no "A different activity for you" heading');
+      assert.ok((await student.locator('main ol li').count()) >= 1, 'the different activity lists no steps');
+      assert.equal(await student.getByRole('heading', { name: 'Where to get help', exact: true }).count(), 1, 'no "Where to get help"');
+      assert.equal(await startButton.count(), 0, 'an opted-out student still sees "Start the lesson"');
+      assert.equal(await student.locator(`form[action="${slugPath}/start"]`).count(), 0, 'an opted-out student still has a start form');
+      await expectHelpLink(student, 'different activity');
+      await audit('student alternative activity', student);
+
+      // Starting anyway is refused, with a valid CSRF token (so the 403 is the opt-out's).
+      const csrf = await student.locator('meta[name="csrf-token"]').getAttribute('content');
+      assert.match(String(csrf), /\S/, 'no CSRF token on the page');
+      const refused = await student.request.post(`${slugPath}/start`, { form: { csrf_token: csrf }, maxRedirects: 0 });
+      assert.equal(refused.status(), 403, `POST ${slugPath}/start answered ${refused.status()} for an opted-out student`);
+      assert.match(await refused.text(), /cannot be started/, 'the 403 does not say the lesson cannot be started');
+      const step = await student.request.get(`${slugPath}/steps/1`, { maxRedirects: 0 });
+      assert.equal(step.status(), 403, `GET ${slugPath}/steps/1 answered ${step.status()} for an opted-out student`);
+    });
+
+    // ---- the teacher withdraws the opt-out
+    await clickAndLoad(page, withdraw, 'withdraw the opt-out');
+    assert.equal(pathOf(page), classPath, 'withdrawing the opt-out left the class page');
+    assert.equal(new URL(page.url()).hash, '#opt-outs', 'withdrawing did not return to #opt-outs');
+    assert.equal(await withdraw.count(), 0, 'the withdrawn opt-out is still listed');
+    assert.equal(await section.getByText('No opt-outs recorded.', { exact: true }).count(), 1, 'the list does not say "No opt-outs recorded."');
+    assert.equal(await gridCell(page, OPT_OUT_STUDENT, title), 'Not started', 'the status grid still shows the opt-out');
+    assert.deepEqual(await assignmentProgress(page, seed.assignmentId), before, 'the module progress did not count the student again');
+
+    // ---- the student can start the lesson again
+    await withArtifacts('opt-out-student', student, async () => {
+      await visit(student, '/student');
+      assert.equal(await lessonCard.getByText('A different activity', { exact: true }).count(), 0, 'the lessons list still says "A different activity"');
+      assert.equal(await lessonCard.getByText('Not started', { exact: true }).count(), 1, 'the lessons list does not say "Not started" again');
+      await visit(student, slugPath);
+      assert.equal(await student.getByRole('heading', { level: 1, name: title, exact: true }).count(), 1, 'the module page is not back');
+      assert.equal(await startButton.count(), 1, 'after the withdrawal there is no "Start the lesson"');
+      await clickAndLoad(student, startButton, 'start the lesson after the withdrawal');
+      assert.ok(pathOf(student).startsWith(`${slugPath}/before/`), `starting led to ${pathOf(student)}, not the first knowledge check`);
+    });
+  });
+  await studentContext.close();
+  await context.close();
+});
+
+test('admin creates a partner who sees only the aggregates of the schools that granted access', async () => {
+  assert.ok(seed.classId, 'seeding failed; nothing to test');
+  const context = await newContext('partner admin', { javaScriptEnabled: true });
+  const page = await context.newPage();
+  const schoolCard = (name) =>
+    page.locator('article.card').filter({ has: page.getByRole('heading', { level: 2, name, exact: true }) });
+  let grantedSchool;
+  let otherSchoolId;
+
+  await withArtifacts('partner-admin', page, async () => {
+    await staffSignIn(page, ADMIN_EMAIL, ADMIN_PASSWORD, 'partner admin');
+
+    // ---- the seeded classes belong to the admin's school
+    await visit(page, '/admin/teachers');
+    const adminRow = page.locator('tbody tr', { hasText: ADMIN_EMAIL });
+    assert.equal(await adminRow.count(), 1, 'the staff list does not show the admin');
+    grantedSchool = (await adminRow.locator('td').nth(3).innerText()).trim();
+    assert.ok(grantedSchool && grantedSchool !== 'none', 'the admin has no school');
+
+    // ---- a second school, which will not share its reports
+    await visit(page, '/admin/schools');
+    await page.locator('#school-name').fill(OTHER_SCHOOL);
+    await clickAndLoad(page, page.getByRole('button', { name: 'Add school', exact: true }), 'add a school');
+    assert.equal(pathOf(page), '/admin/schools');
+    assert.equal(await schoolCard(OTHER_SCHOOL).count(), 1, `"${OTHER_SCHOOL}" is not listed after adding it`);
+
+    // ---- the partner account (the school chosen is ignored: partners belong to none)
+    await visit(page, '/admin/teachers');
+    await page.locator('#name').fill(PARTNER.name);
+    await page.locator('#email').fill(PARTNER.email);
+    await page.locator('#password').fill(PARTNER.password);
+    await page.locator('#role').selectOption('partner');
+    await page.locator('#school_id').selectOption({ label: OTHER_SCHOOL });
+    await clickAndLoad(page, page.getByRole('button', { name: 'Add account', exact: true }), 'add the partner');
+    assert.equal(pathOf(page), '/admin/teachers');
+    const partnerRow = page.locator('tbody tr', { hasText: PARTNER.email });
+    assert.equal(await partnerRow.count(), 1, 'the partner is not in the staff list');
+    const cells = (await partnerRow.locator('td').allInnerTexts()).map((c) => c.trim());
+    assert.equal(cells[0], PARTNER.name);
+    assert.match(cells[2], /partner/i, `the partner's role shows as "${cells[2]}"`);
+    assert.equal(cells[3], 'none', `the partner belongs to a school ("${cells[3]}")`);
+    assert.equal(cells[4], 'Active');
+    await audit('admin staff accounts (partner added)', page);
+
+    // ---- the seeded school shares its aggregates with the partner; the other school does not
+    await visit(page, '/admin/schools');
+    const granted = schoolCard(grantedSchool);
+    assert.equal(await granted.count(), 1, `no card for "${grantedSchool}" on /admin/schools`);
+    const other = schoolCard(OTHER_SCHOOL);
+    const otherForm = other.locator('form[action$="/partners"]');
+    assert.equal(await otherForm.count(), 1, `"${OTHER_SCHOOL}" offers no partner to share with`);
+    otherSchoolId = Number((await otherForm.getAttribute('action')).match(/\/admin\/schools\/(\d+)\/partners/)?.[1]);
+    assert.ok(Number.isInteger(otherSchoolId), 'could not read the other school id');
+    await granted.locator('select[name="partner_id"]').selectOption({ label: PARTNER.name });
+    await clickAndLoad(page, granted.getByRole('button', { name: 'Share', exact: true }), 'share with the partner');
+    assert.equal(pathOf(page), '/admin/schools');
+    assert.equal(await schoolCard(grantedSchool).getByText(`${PARTNER.name} sees this school's aggregates.`).count(), 1, 'the grant is not listed');
+    assert.equal(await schoolCard(grantedSchool).getByRole('button', { name: `Stop sharing with ${PARTNER.name}`, exact: true }).count(), 1, 'no way to stop sharing');
+    assert.equal(await schoolCard(OTHER_SCHOOL).getByText('No partner sees this school\'s reports.').count(), 1, `"${OTHER_SCHOOL}" shares its reports too`);
+    await audit('admin schools (partner granted)', page);
+
+    // The admin's roll-up offers both schools, so the partner's having one less means something.
+    await visit(page, '/reports');
+    const adminSchools = (await page.locator('#f-school option').allInnerTexts()).map((s) => s.trim());
+    assert.ok(adminSchools.includes(grantedSchool) && adminSchools.includes(OTHER_SCHOOL), `the admin's roll-up does not offer both schools: ${JSON.stringify(adminSchools)}`);
+  });
+  await context.close();
+
+  // ---- the partner signs in
+  const partnerContext = await newContext('partner', { javaScriptEnabled: true });
+  const partner = await partnerContext.newPage();
+  const classPath = `/teacher/classes/${seed.classId}`;
+  const leaks = async (where) => {
+    const text = await partner.locator('body').innerText();
+    for (const [what, re] of [
+      ['the student name', new RegExp(`\\b${STUDENT_NAME}\\b`)],
+      ['the opted-out student', new RegExp(`\\b${OPT_OUT_STUDENT}\\b`)],
+      ['the class name', new RegExp(`\\b${CLASS_NAME}\\b`)],
+      ['the secret words', new RegExp(String(seed.student.secret).replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))],
+    ]) {
+      assert.doesNotMatch(text, re, `${where}: a partner sees ${what}`);
+    }
+  };
+
+  await withArtifacts('partner', partner, async () => {
+    const landed = await staffSignIn(partner, PARTNER.email, PARTNER.password, 'partner');
+    assert.equal(landed, '/reports', `a partner's sign-in led to ${landed}, not /reports`);
+    await visit(partner, '/teacher');
+    assert.equal(pathOf(partner), '/reports', '/teacher did not send the partner to /reports');
+
+    assert.equal(await partner.getByRole('heading', { level: 1, name: 'Reports across classes' }).count(), 1);
+    assert.equal(await partner.getByRole('link', { name: 'Classes', exact: true }).count(), 0, 'a partner is offered "Classes"');
+    assert.equal(await partner.getByRole('link', { name: 'Staff accounts', exact: true }).count(), 0, 'a partner is offered "Staff accounts"');
+    const schools = (await partner.locator('#f-school option').allInnerTexts()).map((s) => s.trim());
+    assert.ok(schools.includes(grantedSchool), `the partner's roll-up does not offer "${grantedSchool}": ${JSON.stringify(schools)}`);
+    assert.ok(!schools.includes(OTHER_SCHOOL), `the partner's roll-up offers "${OTHER_SCHOOL}", which granted nothing`);
+    const rowHeaders = (await partner.locator('table tbody th').allInnerTexts()).map((s) => s.trim());
+    assert.ok(rowHeaders.includes(grantedSchool), `the partner's roll-up has no row for "${grantedSchool}": ${JSON.stringify(rowHeaders)}`);
+    assert.ok(!rowHeaders.includes(OTHER_SCHOOL), `the partner's roll-up has a row for "${OTHER_SCHOOL}"`);
+    const moduleRow = partner.locator('table tbody tr', { hasText: seed.moduleTitle }).filter({ has: partner.getByRole('rowheader', { name: grantedSchool, exact: true }) });
+    assert.equal(await moduleRow.count(), 1, `the partner's roll-up has no row for ${seed.moduleTitle} at ${grantedSchool}`);
+    await leaks('/reports');
+    await expectHelpLink(partner, 'partner roll-up');
+    await audit('partner roll-up report', partner);
+
+    const csv = await partner.request.get('/reports.csv?period=all');
+    assert.equal(csv.status(), 200, `a partner's /reports.csv answered ${csv.status()}`);
+    const csvText = await csv.text();
+    assert.ok(csvText.includes(grantedSchool), 'the partner CSV does not cover the granted school');
+    assert.ok(!csvText.includes(OTHER_SCHOOL), 'the partner CSV covers a school that granted nothing');
+    assert.doesNotMatch(csvText, new RegExp(`\\b${STUDENT_NAME}\\b`), 'the partner CSV names a student');
+    const notGranted = await partner.request.get(`/reports?school=${otherSchoolId}`, { maxRedirects: 0 });
+    assert.equal(notGranted.status(), 404, `/reports?school=<not granted> answered ${notGranted.status()}`);
+
+    await visit(partner, `/reports/items?module=${MODULE}`);
+    assert.equal(await partner.getByRole('heading', { level: 1, name: `Item statistics: ${seed.moduleTitle}` }).count(), 1, 'no item statistics heading');
+    assert.ok((await partner.locator('table tbody tr').count()) >= 1, 'the partner sees no item statistics for the granted school');
+    await leaks('/reports/items');
+    await audit('partner item statistics', partner);
+
+    // ---- no class, by any door
+    const expected = { pattern: /status of 404/, url: `${BASE}${classPath}` };
+    expectedConsole.push(expected);
+    try {
+      const res = await partner.goto(classPath);
+      assert.equal(res?.status(), 404, `a partner's GET ${classPath} answered ${res?.status()}`);
+    } finally {
+      expectedConsole.splice(expectedConsole.indexOf(expected), 1);
+    }
+    await leaks(classPath);
+    await expectHelpLink(partner, 'not-found page');
+    await audit('partner: class page not found', partner);
+    for (const p of [`${classPath}/cards`, `${classPath}/progress.csv`, `${classPath}/summary`, `${classPath}/assignments/${seed.assignmentId}`]) {
+      const res = await partner.request.get(p, { maxRedirects: 0 });
+      assert.equal(res.status(), 404, `a partner's GET ${p} answered ${res.status()}`);
+    }
+
+    const token = (await api('POST', '/api/v1/tokens', { body: { email: PARTNER.email, password: PARTNER.password } })).json?.data?.token;
+    assert.ok(token, 'the partner got no API token');
+    const listed = (await api('GET', '/api/v1/classes', { token })).json.data;
+    assert.deepEqual(listed, [], `the API lists classes to a partner: ${JSON.stringify(listed).slice(0, 200)}`);
+    await api('GET', `/api/v1/classes/${seed.classId}`, { token, expect: [404] });
+  });
+  await partnerContext.close();
 });
 
 test('accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violations', async (t) => {
@@ -677,6 +985,7 @@ test('accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violations', async (
     'item statistics',
     'admin schools',
     'admin staff accounts',
+    'admin audit log',
     'teacher curriculum',
     'teacher module guide',
     'help page',
@@ -684,6 +993,14 @@ test('accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violations', async (
     'teacher class page',
     'teacher login cards',
     'teacher results',
+    'teacher class page (family opt-out listed)',
+    'student lessons list (family opt-out)',
+    'student alternative activity',
+    'admin staff accounts (partner added)',
+    'admin schools (partner granted)',
+    'partner roll-up report',
+    'partner item statistics',
+    'partner: class page not found',
   ];
   const missing = required.filter((r) => !audits.some((a) => (typeof r === 'string' ? a.name === r : r.test(a.name))));
 

@@ -3,9 +3,13 @@
 
 pub mod assignment;
 pub mod attempt;
+pub mod audit_event;
 pub mod class;
+pub mod opt_out;
 pub mod partner_school;
 pub mod response;
+pub mod rollup_entry;
+pub mod rollup_head;
 pub mod school;
 pub mod student;
 pub mod user;

@@ -8,7 +8,7 @@ use sea_orm::{
     QueryOrder, Set, TransactionTrait,
 };
 
-use super::{conflict_or, is_unique_violation, now};
+use super::{conflict_or, is_unique_violation, ledger, now};
 use crate::curriculum::{Language, Tier};
 use crate::db::entities::user::{ROLE_ADMIN, ROLE_PARTNER, ROLE_SCHOOL_ADMIN};
 use crate::db::entities::{assignment, class, student, user};
@@ -209,17 +209,38 @@ pub async fn add_students(
     Ok(added)
 }
 
-pub async fn rotate_student_stamp(db: &impl ConnectionTrait, student_id: i32) -> AppResult<()> {
-    let model = student::ActiveModel {
+/// Ends every session of the student (a new security stamp), and with `secret` also gives them
+/// new secret words.
+async fn reset_student(
+    db: &impl ConnectionTrait,
+    student_id: i32,
+    secret: Option<String>,
+) -> AppResult<()> {
+    let mut model = student::ActiveModel {
         security_stamp: Set(random_hex(16)),
         ..Default::default()
     };
+    if let Some(secret) = secret {
+        model.secret = Set(secret);
+    }
     student::Entity::update_many()
         .set(model)
         .filter(student::Column::Id.eq(student_id))
         .exec(db)
         .await?;
     Ok(())
+}
+
+pub async fn rotate_student_stamp(db: &impl ConnectionTrait, student_id: i32) -> AppResult<()> {
+    reset_student(db, student_id, None).await
+}
+
+/// Gives the student new secret words (a lost or shared login card) and ends their sessions;
+/// returns the new words for a new card.
+pub async fn renew_student_secret(db: &impl ConnectionTrait, student_id: i32) -> AppResult<String> {
+    let secret = generate_secret();
+    reset_student(db, student_id, Some(secret.clone())).await?;
+    Ok(secret)
 }
 
 pub async fn active_assignments(
@@ -264,7 +285,7 @@ pub async fn active_assignment_for_module(
 /// Assigns a module, or updates the due date of an existing assignment. A module that was
 /// unassigned comes back with the answers students had already given.
 pub async fn assign(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     class_id: i32,
     slug: &str,
     due_on: Option<chrono::NaiveDate>,
@@ -275,10 +296,17 @@ pub async fn assign(
         .one(db)
         .await?;
     if let Some(existing) = existing {
+        let restored = existing.removed_at.is_some();
         let mut model: assignment::ActiveModel = existing.into();
         model.due_on = Set(due_on);
         model.removed_at = Set(None);
-        return Ok(model.update(db).await?);
+        let txn = db.begin().await?;
+        let updated = model.update(&txn).await?;
+        if restored {
+            recount_rollup(&txn, &updated).await?;
+        }
+        txn.commit().await?;
+        return Ok(updated);
     }
     assignment::ActiveModel {
         class_id: Set(class_id),
@@ -293,9 +321,25 @@ pub async fn assign(
     .map_err(|e| conflict_or(e, "This module is already assigned to the class."))
 }
 
-pub async fn unassign(db: &impl ConnectionTrait, assignment: assignment::Model) -> AppResult<()> {
+/// Unassigns the module; its finished attempts leave the roll-ups until it is assigned again.
+pub async fn unassign(db: &DatabaseConnection, assignment: assignment::Model) -> AppResult<()> {
     let mut model: assignment::ActiveModel = assignment.into();
     model.removed_at = Set(Some(now()));
-    model.update(db).await?;
+    let txn = db.begin().await?;
+    let updated = model.update(&txn).await?;
+    recount_rollup(&txn, &updated).await?;
+    txn.commit().await?;
     Ok(())
+}
+
+/// Rebuilds the roll-up ledger of the assignment's (school, module) group.
+async fn recount_rollup(
+    db: &impl ConnectionTrait,
+    assignment: &assignment::Model,
+) -> AppResult<()> {
+    let class = class::Entity::find_by_id(assignment.class_id)
+        .one(db)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    ledger::rebuild_group(db, class.school_id, &assignment.module_slug).await
 }

@@ -1,8 +1,12 @@
 //! Queries, one file per aggregate. They take and return entities and plain values, never HTTP
 //! types; a unique-constraint violation becomes a `Conflict` that says what to change.
 
+pub mod audit;
 pub mod classes;
+pub mod ledger;
+pub mod opt_outs;
 pub mod progress;
+pub mod records;
 pub mod reports;
 pub mod staff;
 

@@ -5,12 +5,15 @@ use std::collections::BTreeSet;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
-use super::{is_unique_violation, now};
+use super::{is_unique_violation, ledger, now};
 use crate::curriculum::Module;
-use crate::db::entities::{attempt, response};
+use crate::db::entities::{assignment, attempt, class, response};
+use crate::domain::results::ResponseRecord;
+use crate::domain::rollup::RunningSums;
 use crate::error::{AppError, AppResult};
 
 /// Answers given during the lesson (the "after" answer for knowledge checks).
@@ -106,23 +109,85 @@ pub struct Finish {
     pub checks: Option<(i32, i32, i32)>,
 }
 
-pub async fn finish(db: &impl ConnectionTrait, attempt_id: i32, result: Finish) -> AppResult<()> {
+pub async fn finish(
+    db: &DatabaseConnection,
+    attempt: &attempt::Model,
+    result: Finish,
+) -> AppResult<()> {
+    let counted_in = counted_in_school(db, attempt.assignment_id).await?;
+    if let Some(school_id) = counted_in {
+        // Outside the transaction: creating a missing head inside it would make InnoDB's gap
+        // locks deadlock a class that finishes all at once.
+        ledger::ensure_head(db, school_id, &attempt.module_slug).await?;
+    }
+    // Two finishers can still deadlock on a busy server database; the loser retries, which is
+    // safe because the update only applies to an unfinished attempt.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match finish_once(db, attempt, &result, counted_in).await {
+            Err(AppError::Database(e)) if tries < 4 && is_deadlock(&e) => continue,
+            outcome => return outcome,
+        }
+    }
+}
+
+fn is_deadlock(err: &sea_orm::DbErr) -> bool {
+    let text = err.to_string().to_lowercase();
+    text.contains("deadlock") || text.contains("could not serialize")
+}
+
+async fn finish_once(
+    db: &DatabaseConnection,
+    attempt: &attempt::Model,
+    result: &Finish,
+    counted_in: Option<i32>,
+) -> AppResult<()> {
     let (check_total, before, after) = match result.checks {
         Some((total, before, after)) => (Some(total), Some(before), Some(after)),
         None => (None, None, None),
     };
-    attempt::Entity::update_many()
-        .col_expr(attempt::Column::FinishedAt, Expr::value(now()))
+    let finished_at = now();
+    let txn = db.begin().await?;
+    let updated = attempt::Entity::update_many()
+        .col_expr(attempt::Column::FinishedAt, Expr::value(finished_at))
         .col_expr(attempt::Column::ScoreCorrect, Expr::value(result.correct))
         .col_expr(attempt::Column::ScoreTotal, Expr::value(result.total))
         .col_expr(attempt::Column::CheckTotal, Expr::value(check_total))
         .col_expr(attempt::Column::CheckBeforeCorrect, Expr::value(before))
         .col_expr(attempt::Column::CheckAfterCorrect, Expr::value(after))
-        .filter(attempt::Column::Id.eq(attempt_id))
+        .filter(attempt::Column::Id.eq(attempt.id))
         .filter(attempt::Column::FinishedAt.is_null())
-        .exec(db)
-        .await?;
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    // Only the request that finished the attempt adds it to the roll-up, in the same transaction.
+    if updated == 1
+        && let Some(school_id) = counted_in
+    {
+        let share = RunningSums::of_attempt((result.correct, result.total), result.checks);
+        ledger::append(&txn, school_id, &attempt.module_slug, finished_at, share).await?;
+    }
+    txn.commit().await?;
     Ok(())
+}
+
+/// The school whose roll-ups count an attempt at this assignment: none once it is unassigned.
+async fn counted_in_school(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+) -> AppResult<Option<i32>> {
+    let Some(assignment) = assignment::Entity::find_by_id(assignment_id)
+        .one(db)
+        .await?
+        .filter(|a| a.removed_at.is_none())
+    else {
+        return Ok(None);
+    };
+    Ok(class::Entity::find_by_id(assignment.class_id)
+        .one(db)
+        .await?
+        .map(|c| c.school_id))
 }
 
 pub async fn responses_of_attempt(
@@ -134,13 +199,6 @@ pub async fn responses_of_attempt(
         .filter(response::Column::Phase.eq(PHASE_MAIN))
         .all(db)
         .await?)
-}
-
-pub async fn responses_of_attempts(
-    db: &impl ConnectionTrait,
-    attempt_ids: &[i32],
-) -> AppResult<Vec<response::Model>> {
-    responses_of_attempts_in_phase(db, attempt_ids, PHASE_MAIN).await
 }
 
 pub async fn responses_of_attempts_in_phase(
@@ -157,6 +215,41 @@ pub async fn responses_of_attempts_in_phase(
         .order_by_asc(response::Column::Id)
         .all(db)
         .await?)
+}
+
+/// The answers of some attempts in one phase, as reports read them: only the columns they
+/// need, so that a class report decodes no timestamps.
+pub async fn answer_records(
+    db: &impl ConnectionTrait,
+    attempt_ids: &[i32],
+    phase: &str,
+) -> AppResult<Vec<ResponseRecord>> {
+    if attempt_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i32, String, String, bool)> = response::Entity::find()
+        .select_only()
+        .columns([
+            response::Column::AttemptId,
+            response::Column::StepId,
+            response::Column::Answer,
+            response::Column::Correct,
+        ])
+        .filter(response::Column::AttemptId.is_in(attempt_ids.iter().copied()))
+        .filter(response::Column::Phase.eq(phase))
+        .order_by_asc(response::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(attempt_id, step_id, answer, correct)| ResponseRecord {
+            attempt_id,
+            step_id,
+            answer: decode_answer(&answer),
+            correct,
+        })
+        .collect())
 }
 
 pub fn encode_answer(ids: &BTreeSet<String>) -> String {

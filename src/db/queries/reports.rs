@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Statement};
 
 use crate::db::entities::{assignment, class};
-use crate::domain::rollup::{GroupFigures, Participation};
+use crate::domain::rollup::{GroupFigures, IncludedRun, Participation, RunningSums};
 use crate::error::AppResult;
 
 pub async fn classes_of_schools(
@@ -37,7 +37,8 @@ pub async fn active_assignments_of_classes(
         .await?)
 }
 
-/// Assigned and started students per (school, module), counted by the database.
+/// Assigned and started students per (school, module), counted by the database; students whose
+/// families opted them out of a module are not counted as assigned to it.
 pub async fn participation(
     db: &impl ConnectionTrait,
     school_ids: &[i32],
@@ -52,6 +53,8 @@ pub async fn participation(
         "SELECT c.school_id, a.module_slug, CAST(COUNT(s.id) AS {int}) \
          FROM assignments a JOIN classes c ON c.id = a.class_id JOIN students s ON s.class_id = c.id \
          WHERE a.removed_at IS NULL AND c.school_id IN ({schools}) \
+           AND NOT EXISTS (SELECT 1 FROM module_opt_outs o \
+                           WHERE o.student_id = s.id AND o.module_slug = a.module_slug) \
          GROUP BY c.school_id, a.module_slug",
         int = integer_type(backend)
     );
@@ -79,9 +82,10 @@ pub async fn participation(
     Ok(out)
 }
 
-/// The figures of every (school, module) group of finished attempts, computed by the database
-/// with window functions (SQLite 3.25+, PostgreSQL, MariaDB 10.2+): the first whole groups of
-/// `min_group` in finishing order, exactly as `domain::rollup::figures_of` counts them.
+/// The figures of every (school, module) group of finished attempts: the first whole groups of
+/// `min_group` in finishing order, exactly as `domain::rollup::figures_of` counts them. Read from
+/// the ledger (`db::queries::ledger`): per group, the run of entries inside the period is found
+/// by two index seeks, and its sums are the difference of two entries' running sums.
 pub async fn group_figures(
     db: &impl ConnectionTrait,
     school_ids: &[i32],
@@ -93,61 +97,100 @@ pub async fn group_figures(
         return Ok(out);
     }
     let backend = db.get_database_backend();
-    let (int, real) = (integer_type(backend), real_type(backend));
+    let int = integer_type(backend);
     let m = min_group.max(1);
-    let period = match bounds {
-        Some(_) if backend == DatabaseBackend::Postgres => {
-            "AND t.finished_at >= $1 AND t.finished_at < $2"
+    let schools = id_list(school_ids);
+    let runs = match bounds {
+        None => format!(
+            "SELECT h.school_id, h.module_slug, CAST(1 AS {int}) AS lo, CAST(h.finished AS {int}) AS hi \
+             FROM rollup_heads h WHERE h.school_id IN ({schools})"
+        ),
+        Some(_) => {
+            let (from, to) = match backend {
+                DatabaseBackend::Postgres => ("$1", "$2"),
+                _ => ("?", "?"),
+            };
+            let seek = |condition: String, order: &str| {
+                format!(
+                    "(SELECT CAST(e.seq AS {int}) FROM rollup_entries e \
+                      WHERE e.school_id = h.school_id AND e.module_slug = h.module_slug AND {condition} \
+                      ORDER BY e.finished_at {order}, e.seq {order} LIMIT 1)"
+                )
+            };
+            format!(
+                "SELECT h.school_id, h.module_slug, {lo} AS lo, {hi} AS hi \
+                 FROM rollup_heads h WHERE h.school_id IN ({schools})",
+                lo = seek(format!("e.finished_at >= {from}"), "ASC"),
+                hi = seek(format!("e.finished_at < {to}"), "DESC"),
+            )
         }
-        Some(_) => "AND t.finished_at >= ? AND t.finished_at < ?",
-        None => "",
     };
-    let included = format!("f.rn <= f.n - (f.n % {m})");
+    let sums = |alias: &str| {
+        [
+            "scored",
+            "score_sum",
+            "matched",
+            "check_total",
+            "check_before",
+            "check_after",
+        ]
+        .map(|c| format!("{alias}.{c}"))
+        .join(", ")
+    };
+    let entry_at = |alias: &str, position: String| {
+        format!(
+            "LEFT JOIN rollup_entries {alias} ON {alias}.school_id = r.school_id \
+             AND {alias}.module_slug = r.module_slug AND {alias}.seq = {position}"
+        )
+    };
     let sql = format!(
-        "SELECT f.school_id, f.module_slug, \
-           CAST(COUNT(*) AS {int}), \
-           CAST(SUM(CASE WHEN {included} THEN 1 ELSE 0 END) AS {int}), \
-           CAST(SUM(CASE WHEN {included} AND f.score_total > 0 THEN CAST(f.score_correct AS {real}) / f.score_total ELSE 0 END) AS {real}), \
-           CAST(SUM(CASE WHEN {included} AND f.score_total > 0 THEN 1 ELSE 0 END) AS {int}), \
-           CAST(SUM(CASE WHEN {included} AND f.check_total IS NOT NULL THEN 1 ELSE 0 END) AS {int}), \
-           CAST(SUM(CASE WHEN {included} AND f.check_total IS NOT NULL THEN f.check_total ELSE 0 END) AS {int}), \
-           CAST(SUM(CASE WHEN {included} AND f.check_total IS NOT NULL THEN f.check_before_correct ELSE 0 END) AS {int}), \
-           CAST(SUM(CASE WHEN {included} AND f.check_total IS NOT NULL THEN f.check_after_correct ELSE 0 END) AS {int}) \
-         FROM ( \
-           SELECT c.school_id, a.module_slug, t.score_correct, t.score_total, t.check_total, \
-             t.check_before_correct, t.check_after_correct, \
-             ROW_NUMBER() OVER (PARTITION BY c.school_id, a.module_slug ORDER BY t.finished_at, t.id) AS rn, \
-             COUNT(*) OVER (PARTITION BY c.school_id, a.module_slug) AS n \
-           FROM attempts t JOIN assignments a ON a.id = t.assignment_id JOIN classes c ON c.id = a.class_id \
-           WHERE t.finished_at IS NOT NULL AND t.score_total IS NOT NULL AND a.removed_at IS NULL \
-             AND c.school_id IN ({schools}) {period} \
-         ) f \
-         GROUP BY f.school_id, f.module_slug",
-        schools = id_list(school_ids),
+        "SELECT r.school_id, r.module_slug, r.lo, r.hi, {before}, {last} FROM ({runs}) r \
+         {join_before} {join_last}",
+        before = sums("b"),
+        last = sums("l"),
+        join_before = entry_at("b", "r.lo - 1".into()),
+        join_last = entry_at("l", format!("r.hi - ((r.hi - r.lo + 1) % {m})")),
     );
     let statement = match bounds {
         Some((from, to)) => Statement::from_sql_and_values(backend, sql, [from.into(), to.into()]),
         None => Statement::from_string(backend, sql),
     };
     for row in db.query_all_raw(statement).await? {
-        let school: i32 = row.try_get_by_index(0)?;
-        let module: String = row.try_get_by_index(1)?;
-        let count = |i: usize| -> Result<usize, sea_orm::DbErr> {
-            Ok(row.try_get_by_index::<i64>(i)?.max(0) as usize)
+        let (Some(lo), Some(hi)) = (
+            row.try_get_by_index::<Option<i64>>(2)?,
+            row.try_get_by_index::<Option<i64>>(3)?,
+        ) else {
+            continue;
         };
-        let sum = |i: usize| row.try_get_by_index::<i64>(i);
+        if hi < lo {
+            continue;
+        }
+        let running = |first: usize| -> Result<RunningSums, sea_orm::DbErr> {
+            let int = |i: usize| -> Result<i64, sea_orm::DbErr> {
+                Ok(row
+                    .try_get_by_index::<Option<i32>>(first + i)?
+                    .map_or(0, i64::from))
+            };
+            Ok(RunningSums {
+                scored: int(0)?,
+                score_sum: row
+                    .try_get_by_index::<Option<f64>>(first + 1)?
+                    .unwrap_or(0.0),
+                matched: int(2)?,
+                check_total: int(3)?,
+                check_before: int(4)?,
+                check_after: int(5)?,
+            })
+        };
+        let run = IncludedRun::of(lo, hi, m);
+        let sums = if run.included > 0 {
+            running(10)?.minus(running(4)?)
+        } else {
+            RunningSums::default()
+        };
         out.insert(
-            (school, module),
-            GroupFigures {
-                finished: count(2)?,
-                included: count(3)?,
-                score_sum: row.try_get_by_index::<f64>(4)?,
-                scored: count(5)?,
-                matched: count(6)?,
-                check_total: sum(7)?,
-                check_before: sum(8)?,
-                check_after: sum(9)?,
-            },
+            (row.try_get_by_index(0)?, row.try_get_by_index(1)?),
+            run.figures(sums),
         );
     }
     Ok(out)
@@ -163,13 +206,5 @@ fn integer_type(backend: DatabaseBackend) -> &'static str {
         DatabaseBackend::MySql => "SIGNED",
         DatabaseBackend::Postgres => "BIGINT",
         _ => "INTEGER",
-    }
-}
-
-fn real_type(backend: DatabaseBackend) -> &'static str {
-    match backend {
-        DatabaseBackend::MySql => "DOUBLE",
-        DatabaseBackend::Postgres => "DOUBLE PRECISION",
-        _ => "REAL",
     }
 }

@@ -1,0 +1,179 @@
+//! Logs carry no personal data: the whole flow runs with canary values (a staff password, a
+//! student's name, their secret words, session and API tokens), the log is captured as the
+//! server writes it, and none of the canaries is in it.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::{Answers, TestEnv};
+use rocket::http::Status;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+
+const STAFF_PASSWORD: &str = "canary Ptarmigan 41 marmalade";
+const STUDENT_NAME: &str = "Canarystudent Q";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
+    }
+}
+
+#[rocket::async_test]
+async fn logs_never_contain_passwords_names_secrets_or_tokens() {
+    let log = Captured::default();
+    let writer = log.clone();
+    // The binary's own default filter, with Tellwise's own events at every level.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "info,rocket=warn,tellwise=trace",
+        ))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
+    let env = TestEnv::with(|f| f.merge(("log_level", "normal"))).await;
+    let admin = env.admin().await;
+    let school = admin.create_school("Canary Middle").await;
+    let created = admin
+        .post_form(
+            "/admin/teachers",
+            &[
+                ("name", "Tina Canary"),
+                ("email", "tina@canary.test"),
+                ("password", STAFF_PASSWORD),
+                ("role", "teacher"),
+                ("school_id", &school.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), Status::SeeOther);
+    drop(created);
+    let teacher = env.browser().await;
+    let wrong = teacher
+        .post_form(
+            "/login",
+            &[
+                ("email", "tina@canary.test"),
+                ("password", "canary wrong guess 99"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), Status::Unauthorized);
+    drop(wrong);
+    teacher.sign_in("tina@canary.test", STAFF_PASSWORD).await;
+    let session = teacher
+        .client
+        .cookies()
+        .get(tellwise::auth::cookie_names(false).staff)
+        .expect("session")
+        .value()
+        .to_string();
+    let class_id = teacher.create_class("Canary Room", "6-8").await;
+    teacher.add_students(class_id, &[STUDENT_NAME]).await;
+    teacher.assign(class_id, "fake-profiles").await;
+    let (code, cards) = teacher.login_cards(class_id).await;
+    let secret = cards[0].1.clone();
+    let student = env.browser().await;
+    let refused = student
+        .post_form(
+            "/student/login",
+            &[
+                ("code", &code),
+                ("name", STUDENT_NAME),
+                ("secret", "canary-wrong-secret"),
+            ],
+        )
+        .await;
+    assert_ne!(refused.status(), Status::SeeOther);
+    drop(refused);
+    student.student_sign_in(&code, STUDENT_NAME, &secret).await;
+    student
+        .complete_module("fake-profiles", Answers::AllRight)
+        .await;
+    let (status, body) = teacher
+        .api(
+            "POST",
+            "/api/v1/tokens",
+            None,
+            Some(json!({ "email": "tina@canary.test", "password": STAFF_PASSWORD })),
+        )
+        .await;
+    assert_eq!(status, Status::Ok);
+    let api_token = body["data"]["token"].as_str().expect("token").to_string();
+    let (status, _) = teacher
+        .api(
+            "GET",
+            &format!("/api/v1/classes/{class_id}/students"),
+            Some(&api_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, Status::Ok);
+    let student_id = tellwise::db::entities::student::Entity::find()
+        .filter(tellwise::db::entities::student::Column::DisplayName.eq(STUDENT_NAME))
+        .one(&teacher.app().db)
+        .await
+        .expect("query")
+        .expect("student")
+        .id;
+    let records = format!("/teacher/classes/{class_id}/students/{student_id}");
+    assert_eq!(
+        teacher.get(&format!("{records}/export.json")).await.0,
+        Status::Ok
+    );
+    let deleted = teacher
+        .post_form(&format!("{records}/delete"), &[("confirm", "yes")])
+        .await;
+    assert_eq!(deleted.status(), Status::SeeOther);
+    drop(deleted);
+    let logout = teacher.post_form("/logout", &[]).await;
+    assert_eq!(logout.status(), Status::SeeOther);
+    drop(logout);
+
+    let text = log.text();
+    // The log really was captured: the events that must be there are there.
+    for expected in [
+        "staff sign-in failed",
+        "staff signed in",
+        "student sign-in failed",
+        "student signed in",
+        "staff account created",
+        "student and all their records deleted",
+    ] {
+        assert!(
+            text.contains(expected),
+            "the log lacks {expected:?}:\n{text}"
+        );
+    }
+    for (what, canary) in [
+        ("the staff password", STAFF_PASSWORD),
+        ("a wrong password", "canary wrong guess 99"),
+        ("the student's name", STUDENT_NAME),
+        ("the student's secret words", secret.as_str()),
+        ("a wrong secret", "canary-wrong-secret"),
+        ("the session token", session.as_str()),
+        ("the API token", api_token.as_str()),
+        ("the staff email", "tina@canary.test"),
+    ] {
+        assert!(!text.contains(canary), "{what} is in the log:\n{text}");
+    }
+}

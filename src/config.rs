@@ -30,6 +30,14 @@ pub struct Settings {
     /// ...and this many hours after signing in, however active.
     #[serde(default = "default_staff_max_hours")]
     pub staff_max_hours: u32,
+    /// A class's student data is removed this many days after the class ends (by hand, or on
+    /// 1 August after the school year it was created in).
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+    /// Remove due student data from a background task every hour; off leaves it to
+    /// `tellwise purge` (e.g. from cron) and to administrators.
+    #[serde(default = "default_true")]
+    pub purge_automatically: bool,
     #[serde(default)]
     pub public_url: Option<String>,
     /// Replaces the bundled curriculum (for curriculum authors).
@@ -77,6 +85,14 @@ fn default_staff_idle_minutes() -> u32 {
 
 fn default_staff_max_hours() -> u32 {
     12
+}
+
+fn default_retention_days() -> u32 {
+    180
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl Settings {

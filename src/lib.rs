@@ -132,6 +132,47 @@ pub fn build_rocket(figment: Figment, app: App, views: Views) -> Rocket<Build> {
         .manage(app)
         .manage(views)
         .attach(routes::SecurityHeaders)
+        .attach(retention_job())
         .mount("/", routes::routes())
         .register("/", routes::catchers())
+}
+
+/// Every hour (and once at start), removes the student data of classes whose retention period
+/// has passed, unless `purge_automatically` is off. Safe on several app servers at once: each
+/// class is claimed by one of them.
+fn retention_job() -> rocket::fairing::AdHoc {
+    rocket::fairing::AdHoc::on_liftoff("retention", |rocket| {
+        Box::pin(async move {
+            let Some(app) = rocket.state::<App>() else {
+                return;
+            };
+            if !app.settings.purge_automatically {
+                return;
+            }
+            let db = app.db.clone();
+            let days = app.settings.retention_days;
+            let mut shutdown = rocket.shutdown();
+            rocket::tokio::spawn(async move {
+                let mut hourly =
+                    rocket::tokio::time::interval(std::time::Duration::from_secs(3600));
+                loop {
+                    rocket::tokio::select! {
+                        _ = hourly.tick() => {}
+                        _ = &mut shutdown => break,
+                    }
+                    let now = db::queries::now();
+                    match db::queries::retention::purge_due(&db, now, days).await {
+                        Ok(purged) if !purged.is_empty() => tracing::info!(
+                            classes = purged.len(),
+                            "student data removed after the retention period"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "retention check failed; retrying in an hour")
+                        }
+                    }
+                }
+            });
+        })
+    })
 }

@@ -7,8 +7,8 @@ use common::{Answers, TestEnv};
 use rocket::http::Status;
 use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, Statement};
 use tellwise::db::entities::{
-    assignment, attempt, audit_event, class, opt_out, partner_school, response, rollup_entry,
-    rollup_head, school, student, user,
+    assignment, attempt, audit_event, class, opt_out, partner_school, response, rollup_archive,
+    rollup_entry, rollup_head, school, student, user,
 };
 
 const MODULE: &str = "fake-profiles";
@@ -60,6 +60,7 @@ async fn every_row(db: &sea_orm::DatabaseConnection) -> Vec<String> {
         partner_school::Entity,
         rollup_head::Entity,
         rollup_entry::Entity,
+        rollup_archive::Entity,
         opt_out::Entity
     )
 }
@@ -186,6 +187,7 @@ async fn a_students_records_download_and_delete_without_a_trace() {
             "module_opt_outs",
             "partner_schools",
             "responses",
+            "rollup_archive",
             "rollup_entries",
             "rollup_heads",
             "schools",

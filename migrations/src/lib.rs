@@ -9,6 +9,7 @@ mod m20261124_000003_attempt_check_scores;
 mod m20261125_000004_rollup_ledger;
 mod m20261125_000005_module_opt_outs;
 mod m20261125_000006_audit_events;
+mod m20261125_000007_retention;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_rollup_ledger::Migration),
             Box::new(m20261125_000005_module_opt_outs::Migration),
             Box::new(m20261125_000006_audit_events::Migration),
+            Box::new(m20261125_000007_retention::Migration),
         ]
     }
 }

@@ -195,7 +195,10 @@ impl<'r> FromRequest<'r> for StudentSession {
         }
         .await;
         match found {
-            Ok(Some((student, class))) if student.security_stamp == claims.stamp => {
+            // An ended class's students are signed out with it.
+            Ok(Some((student, class)))
+                if student.security_stamp == claims.stamp && class.ended_at.is_none() =>
+            {
                 req.local_cache(|| ClassLanguage(Language::parse(&class.language)));
                 Outcome::Success(StudentSession { student, class })
             }

@@ -5,6 +5,7 @@ pub mod codes;
 pub mod input;
 pub mod items;
 pub mod results;
+pub mod retention;
 pub mod rollup;
 pub mod scoring;
 

@@ -14,8 +14,8 @@ use crate::csrf_form;
 use crate::db::entities::user::{
     ROLE_ADMIN, ROLE_PARTNER, ROLE_SCHOOL_ADMIN, ROLE_TEACHER, STAFF_ROLES,
 };
-use crate::db::queries::audit;
 use crate::db::queries::staff::{self, NewStaff};
+use crate::db::queries::{audit, retention};
 use crate::domain::input::{parse_email, parse_name};
 use crate::error::{AppError, AppResult};
 use crate::views::Page;
@@ -30,7 +30,9 @@ pub fn routes() -> Vec<Route> {
         grant,
         revoke,
         audit_log,
-        reset_link
+        reset_link,
+        retention_page,
+        purge_class
     ]
 }
 
@@ -63,7 +65,19 @@ struct ActiveForm {
     active: bool,
 }
 
-csrf_form!(NewTeacherForm, ActiveForm, NewSchoolForm, GrantForm);
+#[derive(FromForm)]
+struct PurgeForm {
+    csrf_token: String,
+    confirm: Option<String>,
+}
+
+csrf_form!(
+    NewTeacherForm,
+    ActiveForm,
+    NewSchoolForm,
+    GrantForm,
+    PurgeForm
+);
 
 fn role_label(role: &str) -> &'static str {
     match role {
@@ -385,4 +399,74 @@ async fn reset_link(
     let link = format!("{}/reset?token={token}", base_url(app, host));
     let context = json!({ "name": user.display_name, "link": link });
     Ok(Page::new("admin/reset_link", "Password reset link", context).for_staff(&admin.0))
+}
+
+/// When each class's student data goes (for the classes an administrator manages), with a way
+/// to remove an ended class's data now rather than wait.
+#[get("/admin/retention")]
+async fn retention_page(app: &State<App>, manager: Staff) -> AppResult<Page> {
+    let scope = managed_schools(&manager)?;
+    let days = app.settings.retention_days;
+    let schedule = retention::schedule(&app.db, scope, days).await?;
+    let schools = staff::schools(&app.db).await?;
+    let rows: Vec<_> = schedule
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.class.id,
+                "name": c.class.name,
+                "school": schools.iter().find(|s| s.id == c.class.school_id).map(|s| &s.name),
+                "students": c.students,
+                "ended": c.class.ended_at.is_some(),
+                "ends_on": c.ends_at.date().to_string(),
+                "purge_on": c.purge_at.date().to_string(),
+            })
+        })
+        .collect();
+    let context = json!({
+        "classes": rows,
+        "days": days,
+        "automatic": app.settings.purge_automatically,
+    });
+    Ok(Page::new("admin/retention", "Data retention", context).for_staff(&manager))
+}
+
+/// Removes an ended class's student data now, keeping its roll-up shares.
+#[post("/admin/retention/<class_id>/purge", data = "<form>")]
+async fn purge_class(
+    app: &State<App>,
+    manager: Staff,
+    class_id: i32,
+    form: Checked<PurgeForm>,
+) -> AppResult<Redirect> {
+    let scope = managed_schools(&manager)?;
+    let class = retention::find_class(&app.db, class_id)
+        .await?
+        .filter(|c| scope.is_none_or(|own| own == c.school_id))
+        .ok_or_else(AppError::not_found)?;
+    if form.0.confirm.as_deref() != Some("yes") {
+        return Err(AppError::bad_request(
+            "Tick the box to confirm that this class's student data should be removed.",
+        ));
+    }
+    if class.ended_at.is_none() {
+        return Err(AppError::Conflict(
+            "This class has not ended: its teacher (or you, from the class page) ends it first."
+                .into(),
+        ));
+    }
+    let purged = retention::purge_class(&app.db, class.id, crate::db::queries::now()).await?;
+    if purged.is_none() {
+        return Err(AppError::Conflict(
+            "This class's student data has already been removed.".into(),
+        ));
+    }
+    audit::note(
+        &app.db,
+        manager.user.id,
+        "class student data removed",
+        format!("class {class_id}"),
+    )
+    .await?;
+    Ok(Redirect::to(uri!(retention_page)))
 }

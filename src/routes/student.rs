@@ -121,6 +121,13 @@ async fn login(
         tracing::info!("student sign-in failed: no such class code");
         return fail(mismatch);
     };
+    if class.ended_at.is_some() {
+        tracing::info!(
+            class_id = class.id,
+            "student sign-in refused: the class has ended"
+        );
+        return fail(&lang.t("login.class_ended"));
+    }
     let typed_name = form
         .name
         .split_whitespace()

@@ -16,7 +16,7 @@ use crate::csrf_form;
 use crate::curriculum::{Language, Module, Tier};
 use crate::db::entities::user::ROLE_PARTNER;
 use crate::db::entities::{assignment, attempt, class, opt_out, student};
-use crate::db::queries::{audit, classes, opt_outs, progress, staff as staff_queries};
+use crate::db::queries::{audit, classes, opt_outs, progress, retention, staff as staff_queries};
 use crate::domain::codes::JoinCode;
 use crate::domain::input::{parse_due_date, parse_name, parse_student_names};
 use crate::domain::results::{AttemptSummary, ModuleResults, module_results};
@@ -40,7 +40,9 @@ pub fn routes() -> Vec<Route> {
         module_catalogue,
         module_guide,
         record_opt_out,
-        withdraw_opt_out
+        withdraw_opt_out,
+        end_class,
+        reopen_class
     ]
 }
 
@@ -124,6 +126,11 @@ pub(super) async fn new_students(
         .map_err(AppError::BadRequest)?;
     if names.is_empty() {
         return Err(AppError::bad_request("Enter at least one student name."));
+    }
+    if class.ended_at.is_some() {
+        return Err(AppError::Conflict(
+            "This class has ended: reopen it before adding students.".into(),
+        ));
     }
     classes::add_students(&app.db, class.id, &names).await
 }
@@ -424,6 +431,7 @@ async fn class_page(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> 
     let opt_outs = opt_outs::of_class(&app.db, class.id).await?;
     let class_tier = Tier::parse(&class.tier);
     let today = today();
+    let kept = retention::of_class(&app.db, class.clone(), app.settings.retention_days).await?;
     let assignment_rows: Vec<_> = assignments
         .iter()
         .map(|a| {
@@ -492,6 +500,13 @@ async fn class_page(app: &State<App>, staff: Staff, id: i32) -> AppResult<Page> 
             .collect::<Vec<_>>(),
         "assignments": assignment_rows,
         "modules": module_choices(app, class_tier),
+        "retention": {
+            "days": app.settings.retention_days,
+            "ended_on": class.ended_at.map(|at| at.date().to_string()),
+            "purged_on": class.purged_at.map(|at| at.date().to_string()),
+            "ends_on": kept.ends_at.date().to_string(),
+            "purge_on": kept.purge_at.date().to_string(),
+        },
     });
     Ok(Page::new("teacher/class", class.name.clone(), context).for_staff(&staff))
 }
@@ -507,6 +522,42 @@ async fn add_students(
     let names = parse_student_names(&form.0.names).map_err(AppError::BadRequest)?;
     new_students(app, &class, &names).await?;
     Ok(Redirect::to(uri!(class_page(class.id))))
+}
+
+/// Ends the class: its students are signed out and can no longer sign in, and the retention
+/// period before their data is removed starts now.
+#[post("/teacher/classes/<id>/end", data = "<form>")]
+async fn end_class(
+    app: &State<App>,
+    staff: Staff,
+    id: i32,
+    form: Checked<CsrfOnly>,
+) -> AppResult<Redirect> {
+    let _ = form;
+    let class = classes::class_for(&app.db, &staff.user, id).await?;
+    retention::end_class(&app.db, &class, crate::db::queries::now()).await?;
+    audit::note(&app.db, staff.user.id, "class ended", format!("class {id}")).await?;
+    Ok(Redirect::to(uri!(class_page(id))))
+}
+
+#[post("/teacher/classes/<id>/reopen", data = "<form>")]
+async fn reopen_class(
+    app: &State<App>,
+    staff: Staff,
+    id: i32,
+    form: Checked<CsrfOnly>,
+) -> AppResult<Redirect> {
+    let _ = form;
+    let class = classes::class_for(&app.db, &staff.user, id).await?;
+    retention::reopen_class(&app.db, &class).await?;
+    audit::note(
+        &app.db,
+        staff.user.id,
+        "class reopened",
+        format!("class {id}"),
+    )
+    .await?;
+    Ok(Redirect::to(uri!(class_page(id))))
 }
 
 /// A printable page of cards: each student's name, the class code and their secret words.

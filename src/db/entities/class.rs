@@ -12,6 +12,10 @@ pub struct Model {
     pub join_code: String,
     pub language: String,
     pub created_at: DateTime,
+    /// Set when the teacher ends the class; without it the class ends with its school year.
+    pub ended_at: Option<DateTime>,
+    /// Set when its student data was removed after the retention period.
+    pub purged_at: Option<DateTime>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

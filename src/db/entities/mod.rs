@@ -8,6 +8,7 @@ pub mod class;
 pub mod opt_out;
 pub mod partner_school;
 pub mod response;
+pub mod rollup_archive;
 pub mod rollup_entry;
 pub mod rollup_head;
 pub mod school;

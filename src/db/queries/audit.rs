@@ -14,10 +14,28 @@ pub async fn note(
     action: &'static str,
     target: String,
 ) -> AppResult<()> {
+    record(db, Some(actor_id), action, target).await
+}
+
+/// The same for what Tellwise does by itself (removing data after the retention period).
+pub async fn note_automatic(
+    db: &impl ConnectionTrait,
+    action: &'static str,
+    target: String,
+) -> AppResult<()> {
+    record(db, None, action, target).await
+}
+
+async fn record(
+    db: &impl ConnectionTrait,
+    actor_id: Option<i32>,
+    action: &'static str,
+    target: String,
+) -> AppResult<()> {
     tracing::info!(actor_id, target = %target, "{action}");
     audit_event::ActiveModel {
         at: Set(now()),
-        actor_id: Set(Some(actor_id)),
+        actor_id: Set(actor_id),
         action: Set(action.to_string()),
         target: Set(target),
         ..Default::default()

@@ -156,8 +156,9 @@ pub async fn rebuild_group(
     .await
 }
 
-/// Rewrites the ledger of some groups from their finished attempts of active assignments, in
-/// finishing order. Run it inside a transaction so that readers never see a half-built group.
+/// Rewrites the ledger of some groups from their finished attempts of active assignments and
+/// the archived shares of removed ones (`rollup_archive`), in finishing order. Run it inside a
+/// transaction so that readers never see a half-built group.
 pub async fn rebuild(db: &impl ConnectionTrait, groups: Groups<'_>) -> AppResult<()> {
     let backend = db.get_database_backend();
     let (p1, p2) = match backend {
@@ -200,7 +201,8 @@ pub async fn rebuild(db: &impl ConnectionTrait, groups: Groups<'_>) -> AppResult
         DatabaseBackend::Postgres => "DOUBLE PRECISION",
         _ => "REAL",
     };
-    let order = "PARTITION BY x.school_id, x.module_slug ORDER BY x.finished_at, x.id";
+    // Archived attempts (of classes whose student data is gone) count as they did before.
+    let order = "PARTITION BY x.school_id, x.module_slug ORDER BY x.finished_at, x.live, x.id";
     // MariaDB refuses a frame on ROW_NUMBER, so the position has its own window.
     let position = format!("ROW_NUMBER() OVER ({order})");
     let window = format!("OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)");
@@ -215,8 +217,12 @@ pub async fn rebuild(db: &impl ConnectionTrait, groups: Groups<'_>) -> AppResult
            SUM(CASE WHEN x.check_total IS NOT NULL THEN x.check_before_correct ELSE 0 END) {window}, \
            SUM(CASE WHEN x.check_total IS NOT NULL THEN x.check_after_correct ELSE 0 END) {window} \
          FROM ( \
-           SELECT c.school_id, a.module_slug, t.id, t.finished_at, t.score_correct, t.score_total, \
-             t.check_total, t.check_before_correct, t.check_after_correct \
+           SELECT r.school_id, r.module_slug, 0 AS live, r.id, r.finished_at, r.score_correct, \
+             r.score_total, r.check_total, r.check_before_correct, r.check_after_correct \
+           FROM rollup_archive r \
+           UNION ALL \
+           SELECT c.school_id, a.module_slug, 1 AS live, t.id, t.finished_at, t.score_correct, \
+             t.score_total, t.check_total, t.check_before_correct, t.check_after_correct \
            FROM attempts t JOIN assignments a ON a.id = t.assignment_id JOIN classes c ON c.id = a.class_id \
            WHERE t.finished_at IS NOT NULL AND t.score_total IS NOT NULL AND a.removed_at IS NULL \
          ) x {scope}",

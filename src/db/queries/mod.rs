@@ -8,6 +8,7 @@ pub mod opt_outs;
 pub mod progress;
 pub mod records;
 pub mod reports;
+pub mod retention;
 pub mod staff;
 
 use sea_orm::{DbErr, SqlErr};

@@ -9,7 +9,7 @@ use common::{Answers, Browser, TestEnv};
 use rocket::http::Status;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
-use tellwise::db::entities::{assignment, opt_out, student, user};
+use tellwise::db::entities::{assignment, class, opt_out, student, user};
 
 const MODULE: &str = "fake-profiles";
 const CLASS_NAME: &str = "Secret Class Alpha";
@@ -171,6 +171,12 @@ async fn every_route_with_an_id_refuses_everyone_else_and_leaks_nothing() {
             format!("/teacher/classes/{c}/opt-outs/{opt_out_id}/remove"),
             vec![],
         ),
+        (format!("/teacher/classes/{c}/end"), vec![]),
+        (format!("/teacher/classes/{c}/reopen"), vec![]),
+        (
+            format!("/admin/retention/{c}/purge"),
+            vec![("confirm", "yes".into())],
+        ),
         (
             format!("/admin/teachers/{owner_id}/active"),
             vec![("active", "false".into())],
@@ -327,6 +333,12 @@ async fn every_route_with_an_id_refuses_everyone_else_and_leaks_nothing() {
             .expect("count"),
         2
     );
+    let class_now = class::Entity::find_by_id(class_id)
+        .one(db)
+        .await
+        .expect("query")
+        .expect("class");
+    assert!(class_now.ended_at.is_none() && class_now.purged_at.is_none());
     let still = assignment::Entity::find_by_id(assignment_id)
         .one(db)
         .await

@@ -1,0 +1,733 @@
+//! OWASP ASVS 5.0 checks that the other test files do not already make: cookie attributes,
+//! HSTS, the exact content security policy, password change and length rules, the sign-in rate
+//! limits that had no test through HTTP, ending sessions when an account goes away, and a
+//! sign-out control on every signed-in page.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use common::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Browser, TEACHER_PASSWORD, TestEnv, csrf_in, location, urlencode,
+};
+use rocket::http::{ContentType, Cookie, Status};
+use rocket::local::asynchronous::LocalResponse;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+
+/// The exact HSTS value `set_security_headers` sends over HTTPS.
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// Every `Set-Cookie` header of a response that sets (not removes) the cookie `name`, as its
+/// attributes without the value: `Expires` is kept as a bare name since its date changes.
+fn cookie_attributes(response: &LocalResponse<'_>, name: &str) -> Vec<String> {
+    let headers: Vec<&str> = response
+        .headers()
+        .get("Set-Cookie")
+        .filter(|c| c.starts_with(&format!("{name}=")))
+        .collect();
+    assert_eq!(headers.len(), 1, "one Set-Cookie for {name}: {headers:?}");
+    let mut parts = headers[0].split(';').map(str::trim);
+    let value = parts.next().unwrap_or_default();
+    assert!(value.len() > name.len() + 1, "{name} has a value: {value}");
+    let mut attributes: Vec<String> = parts
+        .map(|a| {
+            if a.to_ascii_lowercase().starts_with("expires=") {
+                "Expires".to_string()
+            } else {
+                a.to_string()
+            }
+        })
+        .collect();
+    attributes.sort();
+    attributes
+}
+
+fn sorted(attributes: &[&str]) -> Vec<String> {
+    let mut list: Vec<String> = attributes.iter().map(|a| (*a).to_string()).collect();
+    list.sort();
+    list
+}
+
+fn form_body(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A staff sign-in from a given client address (as the connection's remote address), with a
+/// CSRF token fetched once by the caller. Returns the status, `Location` and page.
+async fn staff_login_from(
+    browser: &Browser,
+    csrf: &str,
+    from: SocketAddr,
+    email: &str,
+    password: &str,
+) -> (Status, String, String) {
+    let response = browser
+        .client
+        .post("/login")
+        .remote(from)
+        .header(ContentType::Form)
+        .body(form_body(&[
+            ("csrf_token", csrf),
+            ("email", email),
+            ("password", password),
+        ]))
+        .dispatch()
+        .await;
+    let status = response.status();
+    let to = location(&response);
+    (status, to, response.into_string().await.unwrap_or_default())
+}
+
+/// A student sign-in with a CSRF token fetched once by the caller.
+async fn student_login(
+    browser: &Browser,
+    csrf: &str,
+    code: &str,
+    name: &str,
+    secret: &str,
+) -> (Status, String) {
+    let response = browser
+        .post_raw(
+            "/student/login",
+            &[
+                ("csrf_token", csrf),
+                ("code", code),
+                ("name", name),
+                ("secret", secret),
+            ],
+        )
+        .await;
+    let status = response.status();
+    (status, response.into_string().await.unwrap_or_default())
+}
+
+fn addr(text: &str) -> SocketAddr {
+    text.parse().expect("socket address")
+}
+
+async fn user_id(browser: &Browser, email: &str) -> i32 {
+    tellwise::db::entities::user::Entity::find()
+        .filter(tellwise::db::entities::user::Column::Email.eq(email))
+        .one(&browser.app().db)
+        .await
+        .expect("query")
+        .expect("user exists")
+        .id
+}
+
+/// A password of exactly `len` characters made of unrelated words (strong for zxcvbn).
+fn words_password(len: usize) -> String {
+    const WORDS: [&str; 16] = [
+        "granite", "lemon", "bicycle", "harbor", "violet", "thunder", "pepper", "oakwood", "canal",
+        "mosaic", "falcon", "ember", "quartz", "tundra", "saffron", "glacier",
+    ];
+    let mut password = String::new();
+    let mut i = 0;
+    while password.chars().count() < len {
+        password.push_str(WORDS[(i * 7 + 3) % WORDS.len()]);
+        password.push(if i % 3 == 2 { '-' } else { ' ' });
+        i += 1;
+    }
+    let mut password: String = password.chars().take(len).collect();
+    if password.ends_with([' ', '-']) {
+        password.pop();
+        password.push('z');
+    }
+    assert_eq!(password.chars().count(), len);
+    password
+}
+
+/// ASVS V3.3.2: the staff and student session cookies and the CSRF cookie are `HttpOnly`,
+/// `SameSite=Strict`, `Path=/` (and `Secure` with the `__Host-` prefix over HTTPS), and the
+/// language cookie, which only carries a preference, is `HttpOnly; SameSite=Lax` for a year.
+#[rocket::async_test]
+async fn v3_3_2_cookies_carry_the_samesite_and_httponly_attributes_the_code_sets() {
+    for secure in [false, true] {
+        let env = TestEnv::with(|f| f.merge(("secure_cookies", secure))).await;
+        let admin = env.admin().await;
+        let names = tellwise::auth::cookie_names(secure);
+        let mut session = vec!["HttpOnly", "SameSite=Strict", "Path=/"];
+        if secure {
+            session.push("Secure");
+        }
+
+        // The CSRF cookie is set by the first page a browser sees.
+        let visitor = env.browser().await;
+        let page = visitor.get_response("/help").await;
+        assert_eq!(page.status(), Status::Ok);
+        let mut csrf = session.clone();
+        csrf.push("Expires");
+        assert_eq!(
+            cookie_attributes(&page, names.csrf),
+            sorted(&csrf),
+            "CSRF cookie (secure={secure})"
+        );
+        drop(page);
+
+        // The staff session cookie, set by signing in.
+        let response = visitor
+            .post_form(
+                "/login",
+                &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)],
+            )
+            .await;
+        assert_eq!(response.status(), Status::SeeOther);
+        assert_eq!(
+            cookie_attributes(&response, names.staff),
+            sorted(&session),
+            "staff cookie (secure={secure})"
+        );
+        drop(response);
+
+        // The student session cookie.
+        let class_id = admin.create_class("Cookies", "6-8").await;
+        admin.add_students(class_id, &["Ana"]).await;
+        let (code, cards) = admin.login_cards(class_id).await;
+        let student = env.browser().await;
+        let response = student.student_sign_in(&code, "Ana", &cards[0].1).await;
+        assert_eq!(response.status(), Status::SeeOther);
+        assert_eq!(
+            cookie_attributes(&response, names.student),
+            sorted(&session),
+            "student cookie (secure={secure})"
+        );
+        drop(response);
+
+        // The language cookie: Lax, so that following a link into Tellwise keeps the language.
+        let response = student
+            .post_form("/language", &[("lang", "es"), ("back", "/student")])
+            .await;
+        assert_eq!(response.status(), Status::SeeOther);
+        let mut language = vec!["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=31536000"];
+        if secure {
+            language.push("Secure");
+        }
+        assert_eq!(
+            cookie_attributes(&response, "tw_lang"),
+            sorted(&language),
+            "language cookie (secure={secure})"
+        );
+    }
+}
+
+/// ASVS V3.4.1: over HTTPS (`secure_cookies = true`) every response, pages, errors, static
+/// files and the API alike, carries exactly `Strict-Transport-Security: max-age=31536000;
+/// includeSubDomains`; without HTTPS the header is never sent.
+#[rocket::async_test]
+async fn v3_4_1_hsts_is_sent_exactly_over_https_and_never_otherwise() {
+    let paths = [
+        "/",
+        "/login",
+        "/teacher",
+        "/static/style.css",
+        "/no-such-page",
+        "/api/v1/classes",
+    ];
+    let https = TestEnv::with(|f| f.merge(("secure_cookies", true))).await;
+    let admin = https.admin().await;
+    for path in paths {
+        let response = admin.get_response(path).await;
+        let values: Vec<&str> = response
+            .headers()
+            .get("Strict-Transport-Security")
+            .collect();
+        assert_eq!(values, vec![HSTS], "{path} ({})", response.status());
+    }
+    let plain = TestEnv::with(|f| f.merge(("secure_cookies", false))).await;
+    let admin = plain.admin().await;
+    for path in paths {
+        let response = admin.get_response(path).await;
+        assert_eq!(
+            response.headers().get_one("Strict-Transport-Security"),
+            None,
+            "{path} ({}): no HSTS over plain HTTP",
+            response.status()
+        );
+    }
+}
+
+/// ASVS V3.4.3: the content security policy denies everything by default (`default-src
+/// 'none'`), cannot be framed (`frame-ancestors 'none'`), forbids `<base>` (`base-uri 'none'`)
+/// and sends forms only to this site (`form-action 'self'`), with no inline script or style
+/// and no wildcard, on pages, errors and the API.
+#[rocket::async_test]
+async fn v3_4_3_content_security_policy_has_the_exact_restrictive_directives() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let expected: BTreeMap<&str, &str> = [
+        ("default-src", "'none'"),
+        ("script-src", "'self'"),
+        ("style-src", "'self'"),
+        ("img-src", "'self' data:"),
+        ("font-src", "'self'"),
+        ("connect-src", "'self'"),
+        ("form-action", "'self'"),
+        ("frame-ancestors", "'none'"),
+        ("base-uri", "'none'"),
+    ]
+    .into_iter()
+    .collect();
+    for path in ["/", "/teacher", "/no-such-page", "/api/v1/classes"] {
+        let response = admin.get_response(path).await;
+        let values: Vec<&str> = response.headers().get("Content-Security-Policy").collect();
+        assert_eq!(values.len(), 1, "{path}: one policy {values:?}");
+        let mut directives = BTreeMap::new();
+        for directive in values[0]
+            .split(';')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+        {
+            let (name, sources) = directive.split_once(' ').unwrap_or((directive, ""));
+            assert!(
+                directives.insert(name, sources.trim()).is_none(),
+                "{path}: {name} given twice"
+            );
+        }
+        assert_eq!(directives, expected, "{path}: {}", values[0]);
+        assert!(
+            !values[0].contains('*') && !values[0].contains("unsafe-"),
+            "{path}: {}",
+            values[0]
+        );
+    }
+}
+
+/// ASVS V6.2.3: changing the password needs the current one: a wrong current password is
+/// refused with 400 and a message, and the password stays the old one (the old password still
+/// signs in, the intended new one does not).
+#[rocket::async_test]
+async fn v6_2_3_password_change_with_a_wrong_current_password_is_refused() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let teacher = env.teacher(&admin, "Cora Change").await;
+    let email = "cora.change@school.test";
+    let new_password = "violet harbor thunder canal";
+    let response = teacher
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", "not my password at all"),
+                ("new_password", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), Status::BadRequest);
+    let html = response.into_string().await.unwrap_or_default();
+    assert!(
+        html.contains("role=\"alert\"><p>Your current password is not right.</p>"),
+        "{html}"
+    );
+    assert!(!html.contains("Your password was changed"));
+    // This browser stays signed in.
+    assert_eq!(teacher.get("/teacher").await.0, Status::Ok);
+
+    let other = env.browser().await;
+    let csrf = other.csrf().await;
+    let from = addr("192.0.2.10:40000");
+    let (status, _, html) = staff_login_from(&other, &csrf, from, email, new_password).await;
+    assert_eq!(status, Status::Unauthorized, "the new password was not set");
+    assert!(html.contains("do not match an active account"));
+    let (status, to, _) = staff_login_from(&other, &csrf, from, email, TEACHER_PASSWORD).await;
+    assert_eq!(status, Status::SeeOther, "the old password still works");
+    assert_eq!(to, "/teacher");
+}
+
+/// ASVS V6.2.9: passwords of 64 and 128 characters (and the 256 the code allows) are accepted
+/// when an administrator creates an account, and sign in; one character over 256 is refused
+/// with a 400 that says so, and no account is created.
+#[rocket::async_test]
+async fn v6_2_9_long_passwords_are_accepted_up_to_256_characters() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    for len in [64, 128, 256] {
+        let password = words_password(len);
+        let email = format!("long{len}@school.test");
+        let response = admin
+            .post_form(
+                "/admin/teachers",
+                &[
+                    ("name", &format!("Long Pass {len}")),
+                    ("email", &email),
+                    ("password", &password),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), Status::SeeOther, "{len} characters");
+        drop(response);
+        let browser = env.browser().await;
+        browser.sign_in(&email, &password).await;
+        assert_eq!(browser.get("/teacher").await.0, Status::Ok);
+        // Not truncated: the same password less its last character does not sign in.
+        let shorter: String = password.chars().take(len - 1).collect();
+        let csrf = browser.csrf().await;
+        let (status, _, _) =
+            staff_login_from(&browser, &csrf, addr("192.0.2.11:40000"), &email, &shorter).await;
+        assert_eq!(status, Status::Unauthorized, "{len}: a prefix is refused");
+    }
+
+    let too_long = words_password(257);
+    let response = admin
+        .post_form(
+            "/admin/teachers",
+            &[
+                ("name", "Too Long"),
+                ("email", "toolong@school.test"),
+                ("password", &too_long),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), Status::BadRequest);
+    let html = response.into_string().await.unwrap_or_default();
+    assert!(
+        html.contains("Choose a password of at most 256 characters."),
+        "{html}"
+    );
+    let (_, list) = admin.get("/admin/teachers").await;
+    assert!(list.contains("long64@school.test"));
+    assert!(!list.contains("toolong@school.test"), "no account created");
+}
+
+/// ASVS V6.3.1: staff sign-in is limited per account (10 a minute): the 11th try is refused
+/// with 429 and a message even with the right password, while another account signs in from
+/// the same address on the same app server (the existing test checks a classmate on a
+/// different app server, whose limits are separate).
+#[rocket::async_test]
+async fn v6_3_1_staff_account_limit_does_not_lock_out_other_accounts() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let _teacher = env.teacher(&admin, "Tess Other").await;
+    let server = env.browser().await;
+    let csrf = server.csrf().await;
+    let from = addr("198.51.100.7:50000");
+    for attempt in 1..=10 {
+        let (status, _, _) =
+            staff_login_from(&server, &csrf, from, ADMIN_EMAIL, "guess guess guess").await;
+        assert_eq!(status, Status::Unauthorized, "attempt {attempt}");
+    }
+    let (status, _, html) =
+        staff_login_from(&server, &csrf, from, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(status, Status::TooManyRequests);
+    assert!(
+        html.contains("Too many sign-in attempts. Wait a minute and try again."),
+        "{html}"
+    );
+    // Any spelling of the same email is the same account.
+    let (status, _, _) = staff_login_from(
+        &server,
+        &csrf,
+        from,
+        &ADMIN_EMAIL.to_uppercase(),
+        ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(status, Status::TooManyRequests);
+    let (status, to, _) = staff_login_from(
+        &server,
+        &csrf,
+        from,
+        "tess.other@school.test",
+        TEACHER_PASSWORD,
+    )
+    .await;
+    assert_eq!(status, Status::SeeOther, "another account is not limited");
+    assert_eq!(to, "/teacher");
+}
+
+/// ASVS V6.3.1: staff sign-in is limited per client address (60 a minute, refilling one a
+/// second): guessing across many accounts from one address is refused with 429, while the same
+/// account still signs in from another address.
+#[rocket::async_test]
+async fn v6_3_1_staff_address_limit_stops_guessing_across_accounts() {
+    let env = TestEnv::new().await;
+    let _admin = env.admin().await;
+    let server = env.browser().await;
+    let csrf = server.csrf().await;
+    let guesser = addr("203.0.113.5:51000");
+    let started = std::time::Instant::now();
+    let mut refused_at = None;
+    for attempt in 1..=150 {
+        let email = format!("nobody{attempt}@school.test");
+        let (status, _, html) =
+            staff_login_from(&server, &csrf, guesser, &email, "guess guess guess").await;
+        if status == Status::TooManyRequests {
+            assert!(html.contains("Wait a minute"), "{html}");
+            refused_at = Some(attempt);
+            break;
+        }
+        assert_eq!(status, Status::Unauthorized, "attempt {attempt}");
+    }
+    let refused_at = refused_at.expect("the address is limited");
+    let refill = usize::try_from(started.elapsed().as_secs()).unwrap_or(usize::MAX);
+    assert!(
+        refused_at > 60 && refused_at <= 61 + refill + 1,
+        "refused at attempt {refused_at} after {refill}s"
+    );
+    // Even the right password waits from that address; from another it works.
+    let (status, _, _) =
+        staff_login_from(&server, &csrf, guesser, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(status, Status::TooManyRequests);
+    let (status, to, _) = staff_login_from(
+        &server,
+        &csrf,
+        addr("203.0.113.6:51000"),
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(status, Status::SeeOther);
+    assert_eq!(to, "/teacher");
+}
+
+/// ASVS V6.3.1: student sign-in is limited per class code (90 a minute, refilling 1.5 a
+/// second), so guessing many names in one class is refused with 429 and a message; another
+/// class on the same app server is not affected.
+#[rocket::async_test]
+async fn v6_3_1_student_class_code_limit_stops_guessing_names() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let guessed = admin.create_class("Guessed", "6-8").await;
+    admin.add_students(guessed, &["Ana"]).await;
+    let (code, cards) = admin.login_cards(guessed).await;
+    let other = admin.create_class("Other", "6-8").await;
+    admin.add_students(other, &["Ben"]).await;
+    let (other_code, other_cards) = admin.login_cards(other).await;
+
+    let server = env.browser().await;
+    let csrf = server.csrf().await;
+    let started = std::time::Instant::now();
+    let mut refused_at = None;
+    for attempt in 1..=250 {
+        // A new name each time, so the limit per name (10) never applies.
+        let name = format!("Guess {attempt}");
+        let (status, html) = student_login(&server, &csrf, &code, &name, "red apple 1").await;
+        if status == Status::TooManyRequests {
+            assert!(html.contains("Wait a minute"), "{html}");
+            refused_at = Some(attempt);
+            break;
+        }
+        assert_eq!(status, Status::Unauthorized, "attempt {attempt}");
+    }
+    let refused_at = refused_at.expect("the class code is limited");
+    let refill = started.elapsed().as_secs_f64() * 1.5;
+    assert!(
+        refused_at > 90 && (refused_at as f64) <= 91.0 + refill + 1.0,
+        "refused at attempt {refused_at} after {refill} refills"
+    );
+    let (status, _) = student_login(&server, &csrf, &code, "Ana", &cards[0].1).await;
+    assert_eq!(
+        status,
+        Status::TooManyRequests,
+        "the real student waits too"
+    );
+    let (status, _) = student_login(&server, &csrf, &other_code, "Ben", &other_cards[0].1).await;
+    assert_eq!(status, Status::SeeOther, "another class signs in");
+}
+
+/// ASVS V7.4.2: disabling a staff account ends that person's web session and API bearer
+/// tokens on their next request, and enabling it again does not bring them back.
+#[rocket::async_test]
+async fn v7_4_2_disabling_a_staff_account_ends_its_sessions_and_tokens() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let teacher = env.teacher(&admin, "Dana Disabled").await;
+    let email = "dana.disabled@school.test";
+    let api = env.browser().await;
+    let (status, body) = api
+        .api(
+            "POST",
+            "/api/v1/tokens",
+            None,
+            Some(json!({"email": email, "password": TEACHER_PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, Status::Ok);
+    let token = body["data"]["token"].as_str().expect("token").to_string();
+    // The controls: both work before.
+    assert_eq!(teacher.get("/teacher").await.0, Status::Ok);
+    let (status, _) = api.api("GET", "/api/v1/classes", Some(&token), None).await;
+    assert_eq!(status, Status::Ok);
+
+    let id = user_id(&admin, email).await;
+    let response = admin
+        .post_form(
+            &format!("/admin/teachers/{id}/active"),
+            &[("active", "false")],
+        )
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+
+    let response = teacher.get_response("/teacher").await;
+    assert_eq!(response.status(), Status::SeeOther);
+    assert_eq!(location(&response), "/login");
+    drop(response);
+    let (status, body) = api.api("GET", "/api/v1/classes", Some(&token), None).await;
+    assert_eq!(status, Status::Unauthorized);
+    assert!(
+        body["errors"][0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("expired or revoked"),
+        "{body}"
+    );
+
+    let response = admin
+        .post_form(
+            &format!("/admin/teachers/{id}/active"),
+            &[("active", "true")],
+        )
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    let response = teacher.get_response("/teacher").await;
+    assert_eq!(
+        response.status(),
+        Status::SeeOther,
+        "the old session stays ended"
+    );
+    drop(response);
+    let (status, _) = api.api("GET", "/api/v1/classes", Some(&token), None).await;
+    assert_eq!(status, Status::Unauthorized, "the old token stays revoked");
+}
+
+/// ASVS V7.4.2: deleting a student (with the confirmation) ends that student's session at
+/// once, even if the cookie is kept and replayed.
+#[rocket::async_test]
+async fn v7_4_2_deleting_a_student_ends_their_session() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let teacher = env.teacher(&admin, "Rita Records").await;
+    let class_id = teacher.create_class("Room D", "6-8").await;
+    teacher.add_students(class_id, &["Ana", "Ben"]).await;
+    let (code, cards) = teacher.login_cards(class_id).await;
+    let student = env.browser().await;
+    let response = student.student_sign_in(&code, "Ana", &cards[0].1).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    let classmate = env.browser().await;
+    let response = classmate.student_sign_in(&code, "Ben", &cards[1].1).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    assert_eq!(student.get("/student").await.0, Status::Ok);
+    let cookie = student
+        .client
+        .cookies()
+        .get(tellwise::auth::cookie_names(false).student)
+        .expect("student session")
+        .value()
+        .to_string();
+
+    let ana = tellwise::db::entities::student::Entity::find()
+        .filter(tellwise::db::entities::student::Column::ClassId.eq(class_id))
+        .filter(tellwise::db::entities::student::Column::DisplayName.eq("Ana"))
+        .one(&teacher.app().db)
+        .await
+        .expect("query")
+        .expect("Ana")
+        .id;
+    let response = teacher
+        .post_form(
+            &format!("/teacher/classes/{class_id}/students/{ana}/delete"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+
+    let response = student.get_response("/student").await;
+    assert_eq!(response.status(), Status::SeeOther);
+    assert_eq!(location(&response), "/student/login");
+    drop(response);
+    let replay = env.browser().await;
+    let response = replay
+        .client
+        .get("/student")
+        .cookie(Cookie::new(
+            tellwise::auth::cookie_names(false).student,
+            cookie,
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(location(&response), "/student/login");
+    drop(response);
+    assert_eq!(classmate.get("/student").await.0, Status::Ok, "Ben stays");
+}
+
+/// The sign-out form of a page, if it has one: a POST form to `action` whose hidden CSRF field
+/// holds the page's own token (so pressing it works).
+fn assert_sign_out_form(html: &str, action: &str, what: &str) {
+    let token = csrf_in(html).unwrap_or_else(|| panic!("{what}: page has a CSRF token"));
+    let form = format!(
+        "<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"csrf_token\" \
+         value=\"{token}\"><button type=\"submit\""
+    );
+    assert!(
+        html.contains(&form),
+        "{what}: no sign-out form posting to {action}"
+    );
+}
+
+/// ASVS V7.4.4: every signed-in staff page reachable from the navigation (classes, a class,
+/// its records and summary, reports, curriculum, account and the administration pages) and
+/// the student's home carry a working sign-out form.
+#[rocket::async_test]
+async fn v7_4_4_every_signed_in_page_offers_sign_out() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let teacher = env.teacher(&admin, "Nia Nav").await;
+    let class_id = teacher.create_class("Room N", "6-8").await;
+    teacher.add_students(class_id, &["Ana"]).await;
+    let assignment = teacher
+        .assign(class_id, "red-flags-in-private-messages")
+        .await;
+    let ana = tellwise::db::entities::student::Entity::find()
+        .filter(tellwise::db::entities::student::Column::ClassId.eq(class_id))
+        .one(&teacher.app().db)
+        .await
+        .expect("query")
+        .expect("Ana")
+        .id;
+    let teacher_pages = [
+        "/teacher".to_string(),
+        format!("/teacher/classes/{class_id}"),
+        format!("/teacher/classes/{class_id}/assignments/{assignment}"),
+        format!("/teacher/classes/{class_id}/students/{ana}"),
+        format!("/teacher/classes/{class_id}/summary"),
+        "/teacher/modules".to_string(),
+        "/teacher/modules/red-flags-in-private-messages".to_string(),
+        "/account".to_string(),
+    ];
+    for path in &teacher_pages {
+        let (status, html) = teacher.get(path).await;
+        assert_eq!(status, Status::Ok, "teacher {path}");
+        assert_sign_out_form(&html, "/logout", &format!("teacher {path}"));
+    }
+    for path in [
+        "/teacher",
+        "/reports",
+        "/admin/teachers",
+        "/admin/schools",
+        "/admin/retention",
+        "/admin/audit",
+        "/account",
+    ] {
+        let (status, html) = admin.get(path).await;
+        assert_eq!(status, Status::Ok, "admin {path}");
+        assert_sign_out_form(&html, "/logout", &format!("admin {path}"));
+    }
+    let (code, cards) = teacher.login_cards(class_id).await;
+    let student = env.browser().await;
+    let response = student.student_sign_in(&code, "Ana", &cards[0].1).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    let (status, html) = student.get("/student").await;
+    assert_eq!(status, Status::Ok);
+    assert_sign_out_form(&html, "/student/logout", "student home");
+    assert!(!html.contains("action=\"/logout\""), "no staff sign-out");
+}

@@ -253,4 +253,117 @@ async fn openapi_document_describes_the_api() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
+    // Answers are described with their envelope, and every refusal a client can meet is listed.
+    let listed = &doc["paths"]["/api/v1/classes"]["get"]["responses"];
+    let envelope = listed["200"]["content"]["application/json"]["schema"].to_string();
+    assert!(envelope.contains("Envelope"), "{envelope}");
+    let schema_name = envelope
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(['"', '}']);
+    let described = &doc["components"]["schemas"][schema_name];
+    assert_eq!(described["required"], json!(["data"]), "{described}");
+    assert_eq!(described["properties"]["data"]["type"], "array");
+    for status in ["401", "403"] {
+        assert!(listed[status].is_object(), "{status} listed: {listed}");
+    }
+    let by_id = &doc["paths"]["/api/v1/classes/{id}/students"]["post"]["responses"];
+    for status in ["400", "401", "404", "409", "422"] {
+        assert!(by_id[status].is_object(), "{status} listed: {by_id}");
+    }
+    // The rules the handlers apply are in the schemas.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["NewClass"]["properties"]["tier"]["enum"],
+        json!(["K-2", "3-5", "6-8", "9-12"])
+    );
+    assert_eq!(schemas["NewClass"]["properties"]["name"]["maxLength"], 100);
+    assert_eq!(
+        schemas["NewStudents"]["properties"]["names"]["maxItems"],
+        100
+    );
+    let modules = schemas["NewAssignment"]["properties"]["module"]["enum"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(modules.len(), visitor.app().curriculum.modules().len());
+    assert!(modules.contains(&json!("fake-profiles")));
+}
+
+/// A method an API address does not have answers 405 and names the ones it has; an address
+/// with no route at all stays 404.
+#[rocket::async_test]
+async fn unsupported_methods_are_named_and_dates_are_exact() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let (_, token) = admin
+        .api(
+            "POST",
+            "/api/v1/tokens",
+            None,
+            Some(json!({ "email": common::ADMIN_EMAIL, "password": common::ADMIN_PASSWORD })),
+        )
+        .await;
+    let token = token["data"]["token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    let (status, body) = admin
+        .api("PUT", "/api/v1/classes", Some(&token), Some(json!({})))
+        .await;
+    assert_eq!(status, Status::MethodNotAllowed);
+    assert_eq!(
+        body["errors"][0]["detail"],
+        "This address answers GET, HEAD, POST only."
+    );
+    let (status, body) = admin
+        .api(
+            "PATCH",
+            "/api/v1/classes/1/assignments/2",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, Status::MethodNotAllowed);
+    assert_eq!(
+        body["errors"][0]["detail"],
+        "This address answers DELETE only."
+    );
+    let (status, _) = admin
+        .api("PUT", "/api/v1/nothing-here", Some(&token), None)
+        .await;
+    assert_eq!(status, Status::NotFound);
+
+    let (_, class) = admin
+        .api(
+            "POST",
+            "/api/v1/classes",
+            Some(&token),
+            Some(json!({ "name": "Dates", "tier": "6-8" })),
+        )
+        .await;
+    let class_id = class["data"]["id"].as_i64().expect("an id");
+    let path = format!("/api/v1/classes/{class_id}/assignments");
+    for due_on in ["", "2026-1-5", "2026-02-30"] {
+        let (status, body) = admin
+            .api(
+                "POST",
+                &path,
+                Some(&token),
+                Some(json!({ "module": "fake-profiles", "due_on": due_on })),
+            )
+            .await;
+        assert_eq!(status, Status::BadRequest, "{due_on:?}: {body}");
+    }
+    let (status, body) = admin
+        .api(
+            "POST",
+            &path,
+            Some(&token),
+            Some(json!({ "module": "fake-profiles", "due_on": "2026-01-05" })),
+        )
+        .await;
+    assert_eq!(status, Status::Created, "{body}");
+    assert_eq!(body["data"]["due_on"], "2026-01-05");
 }

@@ -22,14 +22,15 @@ pub fn parse_email(input: &str) -> Result<String, String> {
 
 /// A name for a person or a class: trimmed, single-spaced, 1 to `max` characters.
 pub fn parse_name(input: &str, what: &str, max: usize) -> Result<String, String> {
+    // Counted as typed, spaces included, so the limit is the one the API schema states.
+    if input.chars().count() > max {
+        return Err(format!(
+            "The {what} is longer than {max} characters (spaces included): shorten it."
+        ));
+    }
     let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.is_empty() {
         return Err(format!("Enter a {what}."));
-    }
-    if name.chars().count() > max {
-        return Err(format!(
-            "The {what} {name:?} is longer than {max} characters: shorten it."
-        ));
     }
     if name.chars().any(char::is_control) {
         return Err(format!("The {what} cannot contain control characters."));
@@ -67,9 +68,19 @@ pub fn parse_due_date(input: &str) -> Result<Option<NaiveDate>, String> {
     if input.is_empty() {
         return Ok(None);
     }
+    let not_a_date = || format!("{input:?} is not a date: use the form 2026-12-31.");
+    // chrono alone would also take 2026-1-5; the form is exactly YYYY-MM-DD.
+    let shape_ok = input.len() == 10
+        && input.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape_ok {
+        return Err(not_a_date());
+    }
     NaiveDate::parse_from_str(input, "%Y-%m-%d")
         .map(Some)
-        .map_err(|_| format!("{input:?} is not a date: use the form 2026-12-31."))
+        .map_err(|_| not_a_date())
 }
 
 #[cfg(test)]
@@ -92,6 +103,11 @@ mod tests {
         assert_eq!(parse_student_name("  Ana   M. ").as_deref(), Ok("Ana M."));
         assert!(parse_student_name("   ").is_err());
         assert!(parse_student_name(&"x".repeat(61)).is_err());
+        assert!(
+            parse_student_name(&format!("Ana{}", " ".repeat(58))).is_err(),
+            "the limit counts what was typed"
+        );
+        assert!(parse_student_name("Ana\u{7}").is_err());
         assert_eq!(
             parse_student_names("Ana\n\n Ben \n").expect("names"),
             vec!["Ana", "Ben"]
@@ -104,5 +120,8 @@ mod tests {
         assert_eq!(parse_due_date(""), Ok(None));
         assert!(parse_due_date("2026-12-31").expect("date").is_some());
         assert!(parse_due_date("31/12/2026").is_err());
+        assert!(parse_due_date("2026-1-5").is_err());
+        assert!(parse_due_date("2026-02-30").is_err());
+        assert!(parse_due_date("+2026-12-31").is_err());
     }
 }

@@ -19,6 +19,7 @@ use super::staff::check_credentials;
 use super::teacher::{assign_module, assignment_report, new_class, new_students};
 use crate::App;
 use crate::auth::{ApiStaff, Audience};
+use crate::curriculum::{Language, Tier};
 use crate::db::entities::{assignment, class, student};
 use crate::db::queries::{classes, staff as staff_queries};
 use crate::error::{AppError, AppResult, note_error};
@@ -73,17 +74,109 @@ Authenticate with POST /api/v1/tokens and send `Authorization: Bearer <token>`. 
         StudentJson,
         AssignmentJson,
         ModuleJson,
+        TokenJson,
         ErrorEnvelope
     ))
 )]
 struct ApiDoc;
 
 #[get("/api/v1/openapi.json")]
-fn openapi() -> (ContentType, String) {
-    (
-        ContentType::JSON,
-        ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()),
-    )
+fn openapi(app: &State<App>) -> Json<Value> {
+    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let modules: Vec<String> = app
+        .curriculum
+        .modules()
+        .iter()
+        .map(|m| m.slug.clone())
+        .collect();
+    state_the_rules(&mut document, &modules);
+    add_common_responses(&mut document);
+    Json(document)
+}
+
+/// Something other than spaces, and no control characters: what `domain::input::parse_name`
+/// accepts.
+const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+
+/// Writes the input rules the handlers enforce into the request schemas, so that a client (or
+/// a fuzzer) knows which values are accepted: lengths, name characters, grade bands, languages
+/// and the modules of this installation's curriculum.
+fn state_the_rules(document: &mut Value, modules: &[String]) {
+    let schemas = &mut document["components"]["schemas"];
+    let name = |max: usize| json!({ "type": "string", "maxLength": max, "pattern": NAME_PATTERN });
+    let class = &mut schemas["NewClass"]["properties"];
+    class["name"] = name(100);
+    class["tier"] = json!({
+        "type": "string",
+        "enum": Tier::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+    });
+    let mut languages: Vec<Value> = Language::ALL.iter().map(|l| json!(l.code())).collect();
+    languages.push(Value::Null);
+    class["language"] = json!({ "type": ["string", "null"], "enum": languages });
+    schemas["NewStudents"]["properties"]["names"] = json!({
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 100,
+        "items": name(60),
+    });
+    let assignment = &mut schemas["NewAssignment"]["properties"];
+    assignment["module"] = json!({ "type": "string", "enum": modules });
+    assignment["due_on"] = json!({ "type": ["string", "null"], "format": "date" });
+}
+
+/// Answers every operation can give: 401 without a valid token, 403 for a partner account,
+/// 404 for an id the caller cannot see, 400/422 for a body that cannot be used.
+fn add_common_responses(document: &mut Value) {
+    let error = |description: &str| {
+        json!({
+            "description": description,
+            "content": { "application/json": {
+                "schema": { "$ref": "#/components/schemas/ErrorEnvelope" } } }
+        })
+    };
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(operations) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in operations.iter_mut() {
+            let has_body = operation.get("requestBody").is_some();
+            let Some(responses) = operation["responses"].as_object_mut() else {
+                continue;
+            };
+            let mut add = |status: &str, description: &str| {
+                responses
+                    .entry(status)
+                    .or_insert_with(|| error(description));
+            };
+            let signing_in = path == "/api/v1/tokens" && method == "post";
+            if signing_in {
+                add("429", "Too many sign-in attempts: wait a minute");
+            } else {
+                add("401", "No valid bearer token");
+                add(
+                    "403",
+                    "Not allowed for this account (partners have no classes)",
+                );
+            }
+            if path.contains('{') {
+                add("404", "No such id among the caller's classes");
+                add("422", "An id in the path is not a whole number in range");
+            }
+            if has_body {
+                add(
+                    "400",
+                    "The body is not valid JSON, or a value breaks a rule",
+                );
+                add(
+                    "422",
+                    "The body is JSON but a field is missing or of the wrong type",
+                );
+            }
+        }
+    }
 }
 
 /// A JSON body whose parse errors reach the client as a message saying what to fix.
@@ -108,7 +201,22 @@ impl<'r, T: serde::de::DeserializeOwned + Send + 'r> FromData<'r> for ApiJson<T>
 type ApiResult = AppResult<Json<Value>>;
 
 fn data(value: impl Serialize) -> Json<Value> {
-    Json(json!({ "data": value }))
+    Json(json!(Envelope { data: value }))
+}
+
+/// `{"data": ...}`: the envelope of every successful answer.
+#[derive(Serialize, ToSchema)]
+struct Envelope<T> {
+    data: T,
+}
+
+#[derive(Serialize, ToSchema)]
+struct TokenJson {
+    token: String,
+    /// Always `Bearer`
+    token_type: String,
+    /// Seconds until the token expires
+    expires_in: i64,
 }
 
 /// `{"errors": [{"status": 400, "detail": "what to fix"}]}`
@@ -223,8 +331,7 @@ struct ModuleJson {
 
 /// Exchange a staff email and password for a bearer token (valid 12 hours).
 #[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenRequest,
-    responses((status = 200, description = "`{\"data\":{\"token\":\"...\",\"token_type\":\"Bearer\",\"expires_in\":43200}}`"),
-              (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, body = Envelope<TokenJson>), (status = 401, body = ErrorEnvelope)))]
 #[post("/api/v1/tokens", data = "<body>")]
 async fn create_token(
     app: &State<App>,
@@ -240,9 +347,11 @@ async fn create_token(
     let token = app
         .keys
         .issue(Audience::Api, &user.id.to_string(), &user.security_stamp)?;
-    Ok(data(
-        json!({ "token": token, "token_type": "Bearer", "expires_in": Audience::Api.lifetime_secs() }),
-    ))
+    Ok(data(TokenJson {
+        token,
+        token_type: "Bearer".into(),
+        expires_in: Audience::Api.lifetime_secs(),
+    }))
 }
 
 /// Revoke every token and session of the caller ("sign out everywhere").
@@ -254,7 +363,7 @@ async fn revoke_tokens(app: &State<App>, caller: ApiStaff) -> AppResult<Status> 
 }
 
 /// The modules in the curriculum.
-#[utoipa::path(get, path = "/api/v1/modules", responses((status = 200, body = [ModuleJson])))]
+#[utoipa::path(get, path = "/api/v1/modules", responses((status = 200, body = Envelope<Vec<ModuleJson>>)))]
 #[get("/api/v1/modules")]
 fn list_modules(app: &State<App>, _caller: ApiStaff) -> Json<Value> {
     let modules: Vec<ModuleJson> = app
@@ -275,7 +384,7 @@ fn list_modules(app: &State<App>, _caller: ApiStaff) -> Json<Value> {
 }
 
 /// The caller's classes (every class for an administrator).
-#[utoipa::path(get, path = "/api/v1/classes", responses((status = 200, body = [ClassJson])))]
+#[utoipa::path(get, path = "/api/v1/classes", responses((status = 200, body = Envelope<Vec<ClassJson>>)))]
 #[get("/api/v1/classes")]
 async fn list_classes(app: &State<App>, caller: ApiStaff) -> ApiResult {
     let list = classes::visible_to(&app.db, &caller.0.user).await?;
@@ -284,7 +393,7 @@ async fn list_classes(app: &State<App>, caller: ApiStaff) -> ApiResult {
 
 /// Create a class; it gets a join code.
 #[utoipa::path(post, path = "/api/v1/classes", request_body = NewClass,
-    responses((status = 201, body = ClassJson), (status = 400, body = ErrorEnvelope)))]
+    responses((status = 201, body = Envelope<ClassJson>), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 #[post("/api/v1/classes", data = "<body>")]
 async fn create_class(
     app: &State<App>,
@@ -299,7 +408,7 @@ async fn create_class(
 
 /// One class. Another teacher's class answers 404.
 #[utoipa::path(get, path = "/api/v1/classes/{id}", params(("id" = i32, Path)),
-    responses((status = 200, body = ClassJson), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Envelope<ClassJson>), (status = 404, body = ErrorEnvelope)))]
 #[get("/api/v1/classes/<id>")]
 async fn get_class(app: &State<App>, caller: ApiStaff, id: i32) -> ApiResult {
     let class = classes::class_for(&app.db, &caller.0.user, id).await?;
@@ -307,7 +416,7 @@ async fn get_class(app: &State<App>, caller: ApiStaff, id: i32) -> ApiResult {
 }
 
 #[utoipa::path(get, path = "/api/v1/classes/{id}/students", params(("id" = i32, Path)),
-    responses((status = 200, body = [StudentJson]), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Envelope<Vec<StudentJson>>), (status = 404, body = ErrorEnvelope)))]
 #[get("/api/v1/classes/<id>/students")]
 async fn list_students(app: &State<App>, caller: ApiStaff, id: i32) -> ApiResult {
     let class = classes::class_for(&app.db, &caller.0.user, id).await?;
@@ -319,7 +428,7 @@ async fn list_students(app: &State<App>, caller: ApiStaff, id: i32) -> ApiResult
 
 /// Add students by display name; each gets secret words for their login card.
 #[utoipa::path(post, path = "/api/v1/classes/{id}/students", params(("id" = i32, Path)), request_body = NewStudents,
-    responses((status = 201, body = [StudentJson]), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 201, body = Envelope<Vec<StudentJson>>), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 #[post("/api/v1/classes/<id>/students", data = "<body>")]
 async fn add_students(
     app: &State<App>,
@@ -339,7 +448,7 @@ async fn add_students(
 }
 
 #[utoipa::path(get, path = "/api/v1/classes/{id}/assignments", params(("id" = i32, Path)),
-    responses((status = 200, body = [AssignmentJson]), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Envelope<Vec<AssignmentJson>>), (status = 404, body = ErrorEnvelope)))]
 #[get("/api/v1/classes/<id>/assignments")]
 async fn list_assignments(app: &State<App>, caller: ApiStaff, id: i32) -> ApiResult {
     let class = classes::class_for(&app.db, &caller.0.user, id).await?;
@@ -351,7 +460,7 @@ async fn list_assignments(app: &State<App>, caller: ApiStaff, id: i32) -> ApiRes
 
 /// Assign a module (any tier; the class's own tier is recommended). Assigning again updates the due date.
 #[utoipa::path(post, path = "/api/v1/classes/{id}/assignments", params(("id" = i32, Path)), request_body = NewAssignment,
-    responses((status = 201, body = AssignmentJson), (status = 400, body = ErrorEnvelope)))]
+    responses((status = 201, body = Envelope<AssignmentJson>), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 #[post("/api/v1/classes/<id>/assignments", data = "<body>")]
 async fn create_assignment(
     app: &State<App>,
@@ -360,6 +469,17 @@ async fn create_assignment(
     body: ApiJson<NewAssignment>,
 ) -> AppResult<(Status, Json<Value>)> {
     let class = classes::class_for(&app.db, &caller.0.user, id).await?;
+    // The form sends "" for no date; the API says null.
+    if body
+        .0
+        .due_on
+        .as_deref()
+        .is_some_and(|d| d.trim().is_empty())
+    {
+        return Err(AppError::bad_request(
+            "due_on is a date (YYYY-MM-DD) or null for none.",
+        ));
+    }
     let assignment = assign_module(
         app,
         &class,

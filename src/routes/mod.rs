@@ -45,6 +45,17 @@ pub fn catchers() -> Vec<Catcher> {
 #[catch(default)]
 fn any_error(status: Status, req: &Request<'_>) -> CaughtError {
     if is_api(req) {
+        // No route took it: either no route has its method (404), or Rocket does not know the
+        // method at all (a salvaged request, 400; an unparseable address would not be here).
+        let unrouted =
+            req.route().is_none() && (status == Status::NotFound || status == Status::BadRequest);
+        if unrouted {
+            let allowed = methods_for_path(req);
+            if !allowed.is_empty() {
+                let message = format!("This address answers {} only.", allowed.join(", "));
+                return CaughtError::MethodNotAllowed(allowed.join(", "), message);
+            }
+        }
         let message = noted_error(req).unwrap_or_else(|| default_message(Language::En, status));
         return CaughtError::Json(status, message);
     }
@@ -59,8 +70,39 @@ fn any_error(status: Status, req: &Request<'_>) -> CaughtError {
     CaughtError::Page(error_page(req, status, noted_error(req)))
 }
 
+/// The methods of the routes whose path matches the request's, when none of them has its method:
+/// a 405 with `Allow` tells an API client what it can do there, where a 404 would mislead.
+fn methods_for_path(req: &Request<'_>) -> Vec<String> {
+    let path: Vec<&str> = req.uri().path().segments().collect();
+    let mut methods: Vec<String> = req
+        .rocket()
+        .routes()
+        .filter(|route| {
+            let pattern: Vec<&str> = route
+                .uri
+                .path()
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .collect();
+            pattern.len() == path.len()
+                && pattern
+                    .iter()
+                    .zip(&path)
+                    .all(|(p, s)| p.starts_with('<') || p == s)
+        })
+        .map(|route| route.method.as_str().to_string())
+        .collect();
+    if methods.iter().any(|m| m == "GET") {
+        methods.push("HEAD".into());
+    }
+    methods.sort();
+    methods.dedup();
+    methods
+}
+
 enum CaughtError {
     Json(Status, String),
+    MethodNotAllowed(String, String),
     Redirect(Redirect),
     Page(Page),
 }
@@ -69,6 +111,11 @@ impl<'r> Responder<'r, 'static> for CaughtError {
     fn respond_to(self, req: &'r Request<'_>) -> rocket::response::Result<'static> {
         let mut response = match self {
             CaughtError::Json(status, message) => json_error(status, &message),
+            CaughtError::MethodNotAllowed(allow, message) => {
+                let mut response = json_error(Status::MethodNotAllowed, &message);
+                response.set_header(Header::new("Allow", allow));
+                response
+            }
             CaughtError::Redirect(redirect) => redirect.respond_to(req)?,
             CaughtError::Page(page) => page.respond_to(req)?,
         };

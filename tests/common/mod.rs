@@ -418,6 +418,8 @@ impl Browser {
             "GET" => self.client.get(path.to_string()),
             "POST" => self.client.post(path.to_string()),
             "DELETE" => self.client.delete(path.to_string()),
+            "PUT" => self.client.put(path.to_string()),
+            "PATCH" => self.client.patch(path.to_string()),
             other => panic!("unsupported method {other}"),
         };
         if let Some(token) = token {

@@ -209,7 +209,7 @@ async fn v3_3_2_cookies_carry_the_samesite_and_httponly_attributes_the_code_sets
             language.push("Secure");
         }
         assert_eq!(
-            cookie_attributes(&response, "tw_lang"),
+            cookie_attributes(&response, names.language),
             sorted(&language),
             "language cookie (secure={secure})"
         );
@@ -594,6 +594,51 @@ async fn v7_4_2_disabling_a_staff_account_ends_its_sessions_and_tokens() {
     drop(response);
     let (status, _) = api.api("GET", "/api/v1/classes", Some(&token), None).await;
     assert_eq!(status, Status::Unauthorized, "the old token stays revoked");
+}
+
+/// ASVS V7.4.5: an administrator ends every session and token of an account without disabling
+/// it; the account signs in again as usual, and only administrators may do it.
+#[rocket::async_test]
+async fn v7_4_5_administrators_sign_an_account_out_everywhere() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let teacher = env.teacher(&admin, "Lena Lostlaptop").await;
+    let email = "lena.lostlaptop@school.test";
+    let (status, body) = teacher
+        .api(
+            "POST",
+            "/api/v1/tokens",
+            None,
+            Some(json!({"email": email, "password": TEACHER_PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, Status::Ok);
+    let token = body["data"]["token"].as_str().expect("token").to_string();
+    let id = user_id(&admin, email).await;
+    let path = format!("/admin/teachers/{id}/sign-out");
+    let refused = teacher.post_form(&path, &[]).await;
+    assert_eq!(refused.status(), Status::Forbidden);
+    drop(refused);
+    assert_eq!(teacher.get("/teacher").await.0, Status::Ok);
+
+    let response = admin.post_form(&path, &[]).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    let response = teacher.get_response("/teacher").await;
+    assert_eq!(location(&response), "/login");
+    drop(response);
+    let (status, _) = teacher
+        .api("GET", "/api/v1/classes", Some(&token), None)
+        .await;
+    assert_eq!(status, Status::Unauthorized);
+    let again = env.browser().await;
+    again.sign_in(email, TEACHER_PASSWORD).await;
+    assert_eq!(again.get("/teacher").await.0, Status::Ok);
+    let (_, audit) = admin.get("/admin/audit").await;
+    assert!(
+        audit.contains("signed out everywhere") && audit.contains(&format!("user {id}")),
+        "{audit}"
+    );
 }
 
 /// ASVS V7.4.2: deleting a student (with the confirmation) ends that student's session at

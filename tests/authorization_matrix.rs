@@ -177,6 +177,7 @@ async fn every_route_with_an_id_refuses_everyone_else_and_leaks_nothing() {
             format!("/admin/retention/{c}/purge"),
             vec![("confirm", "yes".into())],
         ),
+        (format!("/admin/teachers/{owner_id}/sign-out"), vec![]),
         (
             format!("/admin/teachers/{owner_id}/active"),
             vec![("active", "false".into())],
@@ -332,6 +333,11 @@ async fn every_route_with_an_id_refuses_everyone_else_and_leaks_nothing() {
             .await
             .expect("count"),
         2
+    );
+    // The owner was not signed out by anyone.
+    assert_eq!(
+        owner.get(&format!("/teacher/classes/{c}")).await.0,
+        Status::Ok
     );
     let class_now = class::Entity::find_by_id(class_id)
         .one(db)

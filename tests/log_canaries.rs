@@ -145,6 +145,17 @@ async fn logs_never_contain_passwords_names_secrets_or_tokens() {
         .await;
     assert_eq!(deleted.status(), Status::SeeOther);
     drop(deleted);
+    // Refusals: an administrator's page, an id that is not hers, a form without its token.
+    assert_eq!(teacher.get("/admin/audit").await.0, Status::Forbidden);
+    assert_eq!(
+        teacher.get("/teacher/classes/999999").await.0,
+        Status::NotFound
+    );
+    let forged = teacher
+        .post_raw("/teacher/classes", &[("name", "No token"), ("tier", "6-8")])
+        .await;
+    assert_eq!(forged.status(), Status::Forbidden);
+    drop(forged);
     let logout = teacher.post_form("/logout", &[]).await;
     assert_eq!(logout.status(), Status::SeeOther);
     drop(logout);
@@ -158,10 +169,35 @@ async fn logs_never_contain_passwords_names_secrets_or_tokens() {
         "student signed in",
         "staff account created",
         "student and all their records deleted",
+        "API token issued",
+        "access refused",
+        "form refused: CSRF token missing or wrong",
+        "staff signed out",
     ] {
         assert!(
             text.contains(expected),
             "the log lacks {expected:?}:\n{text}"
+        );
+    }
+    // Refusals name the account and the address asked for; every line starts with a UTC time.
+    let refused = text
+        .lines()
+        .find(|l| l.contains("access refused") && l.contains("/admin/audit"))
+        .unwrap_or_else(|| panic!("no refusal of /admin/audit:\n{text}"));
+    assert!(refused.contains("status=403"), "{refused}");
+    assert!(
+        refused
+            .split("actor_id=")
+            .nth(1)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit())),
+        "the refused account's id: {refused}"
+    );
+    assert!(refused.contains("path=/admin/audit"), "{refused}");
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let stamp = line.split_whitespace().next().unwrap_or_default();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(stamp).is_ok() && stamp.ends_with('Z'),
+            "not a UTC timestamp: {line}"
         );
     }
     for (what, canary) in [

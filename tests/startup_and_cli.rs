@@ -161,10 +161,41 @@ fn serve_prints_the_setup_link_on_first_run() {
             .starts_with(&format!("http://127.0.0.1:{port}/setup?token=")),
         "{link}"
     );
-    assert!(
-        dir.path().join("secret.key").exists(),
-        "the secret key is kept in the data directory"
-    );
+    use std::os::unix::fs::PermissionsExt;
+    for file in ["secret.key", "tellwise.sqlite"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap_or_else(|e| panic!("{file} is kept in the data directory: {e}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} is readable by its owner only");
+    }
+}
+
+/// For a log collector: `TELLWISE_LOG_FORMAT=json` writes one JSON object per line, with a UTC
+/// timestamp, a level and the message.
+#[test]
+fn logs_can_be_json_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = tellwise(dir.path())
+        .arg("migrate")
+        .env("TELLWISE_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "migrations log what they apply");
+    for line in lines {
+        let event: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let stamp = event["timestamp"].as_str().unwrap_or_default();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(stamp).is_ok() && stamp.ends_with('Z'),
+            "{line}"
+        );
+        assert!(event["level"].is_string() && event["fields"]["message"].is_string());
+    }
 }
 
 #[test]
@@ -226,6 +257,22 @@ async fn a_backup_restores_with_every_row() {
         String::from_utf8_lossy(&backup.stderr)
     );
     assert!(String::from_utf8_lossy(&backup.stdout).contains("backup written to"));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &std::path::Path| {
+            std::fs::metadata(path)
+                .expect("metadata")
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode(&target), 0o600, "the backup is private");
+        assert_eq!(
+            mode(&dir.path().join("tellwise.sqlite")),
+            0o600,
+            "the database is private"
+        );
+    }
     let again = tellwise(dir.path())
         .args(["backup", "--to"])
         .arg(&target)

@@ -49,6 +49,11 @@ pub trait HasCsrf {
 /// A form whose CSRF token has been checked.
 pub struct Checked<T>(pub T);
 
+fn refuse_without_token(req: &Request<'_>) {
+    tracing::warn!(path = %req.uri().path(), "form refused: CSRF token missing or wrong");
+    note_error(req, EXPIRED);
+}
+
 #[rocket::async_trait]
 impl<'r, T: FromForm<'r> + HasCsrf + Send> FromData<'r> for Checked<T> {
     type Error = ();
@@ -64,7 +69,7 @@ impl<'r, T: FromForm<'r> + HasCsrf + Send> FromData<'r> for Checked<T> {
                 if verify_csrf(req.cookies(), secure, form.csrf_token()) {
                     Outcome::Success(Checked(form))
                 } else {
-                    note_error(req, EXPIRED);
+                    refuse_without_token(req);
                     Outcome::Error((Status::Forbidden, ()))
                 }
             }
@@ -73,7 +78,7 @@ impl<'r, T: FromForm<'r> + HasCsrf + Send> FromData<'r> for Checked<T> {
                     .iter()
                     .any(|e| e.name.as_ref().is_some_and(|n| n == "csrf_token")) =>
             {
-                note_error(req, EXPIRED);
+                refuse_without_token(req);
                 Outcome::Error((Status::Forbidden, ()))
             }
             Outcome::Error((status, errors)) => {

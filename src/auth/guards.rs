@@ -35,6 +35,11 @@ pub struct Admin(pub Staff);
 #[derive(Debug, Clone)]
 pub struct ApiStaff(pub Staff);
 
+/// The staff account a request was made by, once a guard has checked it: refusals are logged
+/// with it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Actor(pub Option<i32>);
+
 /// A signed-in student and their class.
 #[derive(Debug, Clone)]
 pub struct StudentSession {
@@ -58,6 +63,7 @@ async fn staff_from_token(
     };
     match user::Entity::find_by_id(id).one(&app.db).await {
         Ok(Some(user)) if user.security_stamp == claims.stamp && !user.disabled => {
+            req.local_cache(|| Actor(Some(user.id)));
             if audience == Audience::Staff {
                 renew_staff_session(req, app, &claims);
             }

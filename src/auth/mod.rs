@@ -19,6 +19,7 @@ pub struct CookieNames {
     pub staff: &'static str,
     pub student: &'static str,
     pub csrf: &'static str,
+    pub language: &'static str,
 }
 
 pub fn cookie_names(secure: bool) -> CookieNames {
@@ -27,12 +28,14 @@ pub fn cookie_names(secure: bool) -> CookieNames {
             staff: "__Host-tw_staff",
             student: "__Host-tw_student",
             csrf: "__Host-tw_csrf",
+            language: "__Host-tw_lang",
         }
     } else {
         CookieNames {
             staff: "tw_staff",
             student: "tw_student",
             csrf: "tw_csrf",
+            language: "tw_lang",
         }
     }
 }

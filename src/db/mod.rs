@@ -40,6 +40,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
         Backend::MySql => url.replacen("mariadb:", "mysql:", 1),
         Backend::Postgres => url.to_string(),
     };
+    if let Some(advice) = tls_advice(backend, &url) {
+        tracing::warn!("{advice}");
+    }
     let mut options = ConnectOptions::new(url);
     options
         .connect_timeout(Duration::from_secs(3))
@@ -56,6 +59,45 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
     Database::connect(options)
         .await
         .map_err(|e| format!("cannot connect to the {backend:?} database: {e}"))
+}
+
+/// A warning when a database server on another machine is reached without a verified TLS
+/// connection: students' data would cross the network readable, or to an impostor. Names the
+/// host only, never the URL (it may hold a password).
+fn tls_advice(backend: Backend, url: &str) -> Option<String> {
+    let (verify, setting) = match backend {
+        Backend::Sqlite => return None,
+        Backend::Postgres => (
+            ["sslmode=verify-full", "sslmode=verify-ca"],
+            "sslmode=verify-full",
+        ),
+        Backend::MySql => (
+            ["ssl-mode=verify_identity", "ssl-mode=verify_ca"],
+            "ssl-mode=VERIFY_IDENTITY",
+        ),
+    };
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let (authority, query) = match after_scheme.split_once('?') {
+        Some((before, query)) => (before.split('/').next().unwrap_or(""), query),
+        None => (after_scheme.split('/').next().unwrap_or(""), ""),
+    };
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    };
+    let local = host.is_empty() || host == "localhost" || host == "::1" || host.starts_with("127.");
+    let query = query.to_ascii_lowercase();
+    if local
+        || verify
+            .iter()
+            .any(|v| query.split('&').any(|pair| pair == *v))
+    {
+        return None;
+    }
+    Some(format!(
+        "the database at {host} is reached without verified TLS: add ?{setting} to the database URL (see SECURITY.md)"
+    ))
 }
 
 /// Writes a consistent copy of a running SQLite database to `target` with `VACUUM INTO`, which
@@ -83,6 +125,10 @@ pub async fn backup(
         .to_str()
         .ok_or("the backup path must be valid UTF-8")?
         .replace('\'', "''");
+    // An empty file is a valid target for VACUUM INTO; creating it first keeps the copy private
+    // from its first byte.
+    crate::config::write_private(target, "")
+        .map_err(|e| format!("cannot create {}: {e}", target.display()))?;
     db.execute_unprepared(&format!("VACUUM INTO '{path}'"))
         .await
         .map_err(|e| format!("backup failed: {e}"))?;
@@ -117,6 +163,13 @@ fn prepare_sqlite_url(url: &str) -> Result<String, String> {
     {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create database directory {}: {e}", dir.display()))?;
+    }
+    // Students' data: readable by the server's account only. SQLite gives its WAL and shared
+    // memory files the database file's permissions.
+    let file = std::path::Path::new(path);
+    if path != ":memory:" && !file.exists() {
+        crate::config::write_private(file, "")
+            .map_err(|e| format!("cannot create database file {}: {e}", file.display()))?;
     }
     let query = if query.contains("mode=") {
         query.to_string()
@@ -174,6 +227,27 @@ mod tests {
         assert_eq!(dump_advice(Backend::Sqlite), None);
         assert!(dump_advice(Backend::Postgres).is_some_and(|a| a.contains("pg_dump")));
         assert!(dump_advice(Backend::MySql).is_some_and(|a| a.contains("mariadb-dump")));
+    }
+
+    #[test]
+    fn a_remote_database_without_verified_tls_is_warned_about() {
+        let warned = |url: &str| tls_advice(Backend::from_url(url).expect("scheme"), url);
+        assert_eq!(warned("sqlite://data/t.sqlite"), None);
+        assert_eq!(warned("postgres://tw:pw@127.0.0.1:5432/tw"), None);
+        assert_eq!(warned("mysql://root@localhost/tw"), None);
+        assert_eq!(
+            warned("postgres://tw@db.internal/tw?sslmode=verify-full"),
+            None
+        );
+        assert_eq!(
+            warned("mysql://tw@db.internal/tw?ssl-mode=VERIFY_IDENTITY"),
+            None
+        );
+        let advice =
+            warned("postgres://tw:hunter2@db.internal:5432/tw?sslmode=require").expect("a warning");
+        assert!(advice.contains("db.internal") && advice.contains("sslmode=verify-full"));
+        assert!(!advice.contains("hunter2"), "never the password: {advice}");
+        assert!(warned("mysql://tw@[2001:db8::5]:3306/tw").is_some());
     }
 
     #[test]

@@ -14,8 +14,6 @@ use rocket::request::{FromRequest, Outcome};
 
 use crate::curriculum::Language;
 
-pub const LANGUAGE_COOKIE: &str = "tw_lang";
-
 type Strings = HashMap<String, String>;
 
 static STRINGS: LazyLock<[Strings; 2]> = LazyLock::new(|| {
@@ -95,9 +93,13 @@ pub struct ClassLanguage(pub Option<Language>);
 
 /// The language of this request's student-facing text.
 pub fn language_of(req: &Request<'_>) -> Language {
+    let secure = req
+        .rocket()
+        .state::<crate::App>()
+        .is_some_and(|app| app.settings.secure_cookies);
     if let Some(language) = req
         .cookies()
-        .get(LANGUAGE_COOKIE)
+        .get(crate::auth::cookie_names(secure).language)
         .and_then(|c| Language::parse(c.value()))
     {
         return language;
@@ -119,7 +121,7 @@ pub fn language_of(req: &Request<'_>) -> Language {
 
 /// Remembers a student's choice of language on this device. Not personal data: "en" or "es".
 pub fn remember_language(cookies: &CookieJar<'_>, language: Language, secure: bool) {
-    let cookie = Cookie::build((LANGUAGE_COOKIE, language.code()))
+    let cookie = Cookie::build((crate::auth::cookie_names(secure).language, language.code()))
         .path("/")
         .http_only(true)
         .secure(secure)

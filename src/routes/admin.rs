@@ -31,6 +31,7 @@ pub fn routes() -> Vec<Route> {
         revoke,
         audit_log,
         reset_link,
+        sign_out_everywhere,
         retention_page,
         purge_class
     ]
@@ -399,6 +400,30 @@ async fn reset_link(
     let link = format!("{}/reset?token={token}", base_url(app, host));
     let context = json!({ "name": user.display_name, "link": link });
     Ok(Page::new("admin/reset_link", "Password reset link", context).for_staff(&admin.0))
+}
+
+/// Ends every session and API token of the account at once (a lost laptop, a shared
+/// computer), without disabling it.
+#[post("/admin/teachers/<id>/sign-out", data = "<form>")]
+async fn sign_out_everywhere(
+    app: &State<App>,
+    admin: Admin,
+    id: i32,
+    form: Checked<CsrfOnly>,
+) -> AppResult<Redirect> {
+    let _ = form;
+    let user = staff::find(&app.db, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    staff::rotate_stamp(&app.db, user.id).await?;
+    audit::note(
+        &app.db,
+        admin.0.user.id,
+        "signed out everywhere",
+        format!("user {}", user.id),
+    )
+    .await?;
+    Ok(Redirect::to(uri!(teachers)))
 }
 
 /// When each class's student data goes (for the classes an administrator manages), with a way

@@ -339,7 +339,7 @@ async fn create_token(
     body: ApiJson<TokenRequest>,
 ) -> ApiResult {
     let Some(user) = check_credentials(app, &body.0.email, &body.0.password, address).await? else {
-        tracing::info!("API sign-in failed");
+        tracing::info!(address = ?address, "API sign-in failed");
         return Err(AppError::Unauthorized(
             "That email and password do not match an active account.".into(),
         ));
@@ -347,6 +347,7 @@ async fn create_token(
     let token = app
         .keys
         .issue(Audience::Api, &user.id.to_string(), &user.security_stamp)?;
+    tracing::info!(user_id = user.id, address = ?address, "API token issued");
     Ok(data(TokenJson {
         token,
         token_type: "Bearer".into(),
@@ -359,6 +360,10 @@ async fn create_token(
 #[delete("/api/v1/tokens")]
 async fn revoke_tokens(app: &State<App>, caller: ApiStaff) -> AppResult<Status> {
     staff_queries::rotate_stamp(&app.db, caller.0.user.id).await?;
+    tracing::info!(
+        user_id = caller.0.user.id,
+        "signed out everywhere: every session and token revoked"
+    );
     Ok(Status::NoContent)
 }
 

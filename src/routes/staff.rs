@@ -87,7 +87,7 @@ pub async fn check_credentials(
         .limits
         .allow_staff(email, address.map(|a| a.to_string()))
     {
-        tracing::warn!("staff sign-in rate limit reached");
+        tracing::warn!(address = ?address, "staff sign-in rate limit reached");
         return Err(AppError::TooManyRequests(
             "Too many sign-in attempts. Wait a minute and try again.".into(),
         ));
@@ -111,12 +111,12 @@ async fn login(
     let form = form.0;
     match check_credentials(app, &form.email, &form.password, address).await? {
         Some(user) => {
-            tracing::info!(user_id = user.id, "staff signed in");
+            tracing::info!(user_id = user.id, address = ?address, "staff signed in");
             start_staff_session(app, cookies, user.id, &user.security_stamp)?;
             Ok(Either::Left(Redirect::to("/teacher")))
         }
         None => {
-            tracing::info!("staff sign-in failed");
+            tracing::info!(address = ?address, "staff sign-in failed");
             let page = login_form(
                 &form.email,
                 Some(
@@ -139,6 +139,7 @@ async fn logout(
     let _ = form;
     if let Some(staff) = staff {
         staff::rotate_stamp(&app.db, staff.user.id).await?;
+        tracing::info!(user_id = staff.user.id, "staff signed out");
     }
     let secure = app.settings.secure_cookies;
     end_session(cookies, cookie_names(secure).staff, secure);

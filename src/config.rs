@@ -126,8 +126,19 @@ impl Settings {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        if self.min_group_size < 1 {
-            return Err("min_group_size must be at least 1".into());
+        if self.min_group_size < 1 || self.rollup_min_group_size < 1 {
+            return Err("min_group_size and rollup_min_group_size must be at least 1".into());
+        }
+        if self
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+            && !self.secure_cookies
+        {
+            return Err(
+                "public_url is https:// but secure_cookies is false: set secure_cookies = true so that cookies are Secure and __Host- over HTTPS"
+                    .into(),
+            );
         }
         if self.staff_idle_minutes < 1 || self.staff_max_hours < 1 {
             return Err("staff_idle_minutes and staff_max_hours must be at least 1".into());

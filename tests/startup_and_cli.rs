@@ -6,6 +6,7 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
+use rocket::figment::Figment;
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 
 #[rocket::async_test]
@@ -168,6 +169,31 @@ fn serve_prints_the_setup_link_on_first_run() {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600, "{file} is readable by its owner only");
+    }
+}
+
+/// Settings that would quietly weaken protection are refused at start, with what to change.
+#[rocket::async_test]
+async fn unsafe_settings_are_refused_at_start() {
+    type Configure = fn(Figment) -> Figment;
+    let cases: [(&str, Configure, &str); 2] = [
+        (
+            "rollup_min_group_size = 0",
+            |f| f.merge(("rollup_min_group_size", 0)),
+            "rollup_min_group_size must be at least 1",
+        ),
+        (
+            "an https public_url without secure cookies",
+            |f| f.merge(("public_url", "https://tellwise.example.org")),
+            "set secure_cookies = true",
+        ),
+    ];
+    for (what, configure, message) in cases {
+        let env = common::TestEnv::with(configure).await;
+        let Err(error) = tellwise::setup(env.figment.clone()).await else {
+            panic!("{what} should be refused");
+        };
+        assert!(error.contains(message), "{what}: {error}");
     }
 }
 

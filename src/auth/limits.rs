@@ -50,7 +50,14 @@ impl SignInLimits {
         let class = allow(&self.student_class, class_code.to_string());
         let person = allow(
             &self.student_name,
-            format!("{class_code}\u{0}{}", name.trim().to_lowercase()),
+            // Keyed on the name as sign-in compares it, so spacing cannot open a new bucket.
+            format!(
+                "{class_code}\u{0}{}",
+                name.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_lowercase()
+            ),
         );
         class && person
     }
@@ -64,11 +71,15 @@ mod tests {
     fn a_burst_is_allowed_then_refused_per_key() {
         let limits = SignInLimits::default();
         for _ in 0..10 {
-            assert!(limits.allow_student("ABCDEF", "Ana"));
+            assert!(limits.allow_student("ABCDEF", "Ana  Maria"));
         }
         assert!(
-            !limits.allow_student("ABCDEF", "ana "),
+            !limits.allow_student("ABCDEF", "ana maria "),
             "same student, any spelling"
+        );
+        assert!(
+            !limits.allow_student("ABCDEF", " ANA\tMaria"),
+            "spacing does not open a new bucket"
         );
         assert!(
             limits.allow_student("ABCDEF", "Ben"),

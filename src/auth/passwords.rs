@@ -12,6 +12,22 @@ static HASHING: Semaphore = Semaphore::const_new(4);
 /// Says what is wrong with a new password, if anything: too short, too long, or easy to guess
 /// (common passwords, keyboard runs, dates, or the person's own name or email, estimated by
 /// zxcvbn; at least 10^8 guesses are required, each of which argon2 makes slow).
+/// Words anyone would try first against a school's Tellwise.
+const CONTEXT_WORDS: [&str; 12] = [
+    "tellwise",
+    "teacher",
+    "student",
+    "school",
+    "class",
+    "classroom",
+    "admin",
+    "administrator",
+    "principal",
+    "district",
+    "counselor",
+    "password",
+];
+
 pub fn check_strength(password: &str, personal: &[&str]) -> Result<(), String> {
     if password.chars().count() < MIN_LENGTH {
         return Err(format!(
@@ -35,7 +51,11 @@ pub fn check_strength(password: &str, personal: &[&str]) -> Result<(), String> {
             std::iter::once(p).chain(parts)
         })
         .collect();
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let words: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
+        .chain(CONTEXT_WORDS)
+        .collect();
     let estimate = zxcvbn::zxcvbn(password, &words);
     if estimate.score() < zxcvbn::Score::Three {
         let why = estimate
@@ -108,6 +128,9 @@ mod tests {
             let refused = check_strength(common, &[]).expect_err(common);
             assert!(refused.contains("too easy to guess"), "{common}: {refused}");
         }
+        // Nor do the words of the place.
+        let obvious = check_strength("tellwiseteacher", &[]).expect_err("context words");
+        assert!(obvious.contains("too easy to guess"), "{obvious}");
         // The person's own name or email does not make a password.
         assert!(check_strength("marisol.quintana", &[]).is_ok());
         assert!(

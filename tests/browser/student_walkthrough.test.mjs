@@ -963,6 +963,60 @@ test('admin creates a partner who sees only the aggregates of the schools that g
   await partnerContext.close();
 });
 
+test('with JavaScript on, a step that cannot be saved says so, keeps trying, and is saved once', async () => {
+  assert.ok(seed.token, 'seeding failed; nothing to test');
+  const token = seed.token;
+  const klass = (await api('POST', '/api/v1/classes', { token, body: { name: 'Flaky Wifi', tier: '3-5' }, expect: [201] })).json.data;
+  const [student] = (await api('POST', `/api/v1/classes/${klass.id}/students`, {
+    token, body: { names: ['Wen Wifi'] }, expect: [201],
+  })).json.data;
+  const assignment = (await api('POST', `/api/v1/classes/${klass.id}/assignments`, {
+    token, body: { module: MODULE }, expect: [201],
+  })).json.data;
+  const context = await newContext('flaky connection', { javaScriptEnabled: true });
+  const page = await context.newPage();
+  await withArtifacts('flaky connection', page, async () => {
+    await studentSignIn(page, klass.join_code, student.name, student.secret, 'flaky connection');
+    await visit(page, `/student/modules/${MODULE}`);
+    await clickAndLoad(page, page.locator('main form[action$="/start"] button[type=submit]'), 'flaky connection: start');
+    // The first knowledge check before the lesson.
+    const stepPath = `/student/modules/${MODULE}/before/1`;
+    assert.equal(pathOf(page), stepPath, 'the module starts with its knowledge checks');
+    await page.locator('main form[data-save] input[name=choice]').first().check();
+    // The first two sends are lost on the way, as on a dropping Wi-Fi; then the network is back.
+    let posts = 0;
+    let lost = 2;
+    await page.route(`**${stepPath}`, (route) => {
+      if (route.request().method() !== 'POST') return route.fallback();
+      posts += 1;
+      if (lost > 0) {
+        lost -= 1;
+        return route.abort('internetdisconnected');
+      }
+      return route.fallback();
+    });
+    const expected = { pattern: /ERR_INTERNET_DISCONNECTED/, url: '' };
+    expectedConsole.push(expected);
+    try {
+      await page.locator('main form[data-save] button[type=submit]').first().click();
+      const status = page.locator('#save-status');
+      await status.waitFor({ state: 'visible', timeout: 5_000 });
+      assert.match(await status.innerText(), /not saved yet/, 'the page says the answer is not saved');
+      await audit('step that could not be saved', page);
+      await page.waitForURL((url) => url.pathname !== stepPath, { timeout: 20_000 });
+    } finally {
+      expectedConsole.splice(expectedConsole.indexOf(expected), 1);
+    }
+    assert.equal(posts, 3, 'two lost sends, then one that arrived');
+    // The server moves on only once the answer is stored.
+    assert.equal(pathOf(page), `/student/modules/${MODULE}/before/2`, 'on to the next check');
+    const results = (await api('GET', `/api/v1/classes/${klass.id}/assignments/${assignment.id}/results`, { token })).json.data;
+    const row = results.students.find((r) => r.name === student.name);
+    assert.ok(row, `no row for ${student.name}: ${JSON.stringify(results.students)}`);
+    assert.equal(row.status, 'in progress', `the attempt is under way: ${JSON.stringify(row)}`);
+  });
+});
+
 test('accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violations', async (t) => {
   const required = [
     'student login',

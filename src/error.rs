@@ -104,6 +104,30 @@ pub fn error_page(req: &Request<'_>, status: Status, message: Option<String>) ->
     Page::error(status, &title, &message).in_language(language)
 }
 
+/// Refusals go to the log with the account and the address asked for (never the input):
+/// access refused (403, and 404 for an id that is not the caller's) as warnings, input refused
+/// (400, 409, 422) as information.
+pub fn log_refusal(req: &Request<'_>, status: Status) {
+    let actor = req.local_cache(crate::auth::guards::Actor::default).0;
+    match status.code {
+        403 | 404 => tracing::warn!(
+            status = status.code,
+            method = %req.method(),
+            path = %req.uri().path(),
+            actor_id = actor,
+            "access refused"
+        ),
+        400 | 409 | 422 => tracing::info!(
+            status = status.code,
+            method = %req.method(),
+            path = %req.uri().path(),
+            actor_id = actor,
+            "input refused"
+        ),
+        _ => {}
+    }
+}
+
 /// A message for the error catcher to show, set by guards and form parsing, which can only
 /// report a status.
 pub struct ErrorDetail(pub Option<String>);
@@ -140,7 +164,7 @@ impl<'r> Responder<'r, 'static> for AppError {
             Self::Database(cause) => {
                 tracing::error!(%cause, path = %req.uri().path(), "database error")
             }
-            _ => {}
+            _ => log_refusal(req, self.status()),
         }
         let status = self.status();
         if is_api(req) {

@@ -776,3 +776,25 @@ async fn v7_4_4_every_signed_in_page_offers_sign_out() {
     assert_sign_out_form(&html, "/student/logout", "student home");
     assert!(!html.contains("action=\"/logout\""), "no staff sign-out");
 }
+
+/// ASVS V4.1.1: text answers say they are UTF-8: pages, the API, the style sheet and the script.
+#[rocket::async_test]
+async fn v4_1_1_text_responses_name_their_character_set() {
+    let env = TestEnv::new().await;
+    let visitor = env.browser().await;
+    for (path, expected) in [
+        ("/help", "text/html; charset=utf-8"),
+        ("/static/style.css", "text/css; charset=utf-8"),
+        ("/static/app.js", "text/javascript; charset=utf-8"),
+        ("/api/v1/openapi.json", "application/json"),
+    ] {
+        let response = visitor.get_response(path).await;
+        assert_eq!(response.status(), Status::Ok, "{path}");
+        let content_type = response
+            .headers()
+            .get_one("Content-Type")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        assert_eq!(content_type, expected, "{path}");
+    }
+}

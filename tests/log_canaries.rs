@@ -156,6 +156,11 @@ async fn logs_never_contain_passwords_names_secrets_or_tokens() {
         .await;
     assert_eq!(forged.status(), Status::Forbidden);
     drop(forged);
+    let unnamed = teacher
+        .post_form("/teacher/classes", &[("name", "  "), ("tier", "6-8")])
+        .await;
+    assert_eq!(unnamed.status(), Status::BadRequest);
+    drop(unnamed);
     let logout = teacher.post_form("/logout", &[]).await;
     assert_eq!(logout.status(), Status::SeeOther);
     drop(logout);
@@ -173,6 +178,7 @@ async fn logs_never_contain_passwords_names_secrets_or_tokens() {
         "access refused",
         "form refused: CSRF token missing or wrong",
         "staff signed out",
+        "input refused",
     ] {
         assert!(
             text.contains(expected),
@@ -193,6 +199,12 @@ async fn logs_never_contain_passwords_names_secrets_or_tokens() {
         "the refused account's id: {refused}"
     );
     assert!(refused.contains("path=/admin/audit"), "{refused}");
+    // An id that is not hers is refused by the handler, and logged the same way.
+    assert!(
+        text.lines()
+            .any(|l| l.contains("access refused") && l.contains("path=/teacher/classes/999999")),
+        "{text}"
+    );
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let stamp = line.split_whitespace().next().unwrap_or_default();
         assert!(

@@ -674,3 +674,41 @@ fn the_lint_finds_what_it_should_and_nothing_else() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     assert_eq!(missing_evidence(root, &bogus).len(), 1);
 }
+
+/// ASVS V6.2.6: every field that takes a password or a student's secret words is masked, and
+/// tells the browser what it is for.
+#[test]
+fn password_and_secret_fields_are_masked() {
+    let secret_names = ["password", "current_password", "new_password", "secret"];
+    let mut fields = 0;
+    for (file, text) in templates() {
+        for tag in tags(&without_mustaches(&text)) {
+            let attribute = |name: &str| {
+                tag.attributes
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.as_str())
+            };
+            if tag.name != "input" || !attribute("name").is_some_and(|n| secret_names.contains(&n))
+            {
+                continue;
+            }
+            fields += 1;
+            assert_eq!(
+                attribute("type"),
+                Some("password"),
+                "{file}: {:?}",
+                tag.attributes
+            );
+            assert!(
+                attribute("autocomplete").is_some(),
+                "{file}: {:?}",
+                tag.attributes
+            );
+        }
+    }
+    assert!(
+        fields >= 7,
+        "found only {fields} password and secret fields"
+    );
+}

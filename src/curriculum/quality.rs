@@ -60,13 +60,34 @@ pub struct AvoidRule {
 pub fn avoid_rules() -> Vec<AvoidRule> {
     avoid_phrases()
         .into_iter()
-        .filter_map(|phrase| {
-            let pattern = format!(r"\b{}\b", regex::escape(&normalise(&phrase.text)));
-            Regex::new(&pattern)
-                .ok()
-                .map(|pattern| AvoidRule { phrase, pattern })
-        })
+        .filter_map(AvoidRule::new)
         .collect()
+}
+
+impl AvoidRule {
+    /// The phrase as whole words; its characters are escaped, so `.` or `(` match only
+    /// themselves.
+    fn new(phrase: AvoidPhrase) -> Option<Self> {
+        let text = normalise(&phrase.text);
+        // A word boundary only where the phrase begins or ends with a word character: after
+        // "?" there is none to find.
+        let edge = |c: Option<char>| {
+            if c.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                r"\b"
+            } else {
+                ""
+            }
+        };
+        let pattern = format!(
+            "{}{}{}",
+            edge(text.chars().next()),
+            regex::escape(&text),
+            edge(text.chars().last())
+        );
+        Regex::new(&pattern)
+            .ok()
+            .map(|pattern| AvoidRule { phrase, pattern })
+    }
 }
 
 #[derive(Deserialize)]
@@ -249,6 +270,26 @@ mod tests {
             assert!(!phrase.text.trim().is_empty());
             assert!(!phrase.why.trim().is_empty() && !phrase.instead.trim().is_empty());
         }
+    }
+
+    #[test]
+    fn avoid_phrases_match_literally_even_with_pattern_characters() {
+        let rule = AvoidRule::new(AvoidPhrase {
+            text: "just a (harmless) joke?".into(),
+            why: "test".into(),
+            instead: "test".into(),
+        })
+        .expect("a rule");
+        assert!(
+            rule.pattern
+                .is_match(&normalise("It was just a (harmless) joke? No."))
+        );
+        assert!(
+            !rule
+                .pattern
+                .is_match(&normalise("It was just a harmless joke"))
+        );
+        assert!(!rule.pattern.is_match(&normalise("just a (harmless) jokeX")));
     }
 
     #[test]

@@ -44,17 +44,9 @@ pub fn catchers() -> Vec<Catcher> {
 /// session, an error page otherwise.
 #[catch(default)]
 fn any_error(status: Status, req: &Request<'_>) -> CaughtError {
-    // Refusals of a signed-in account, and "not found" from a route that exists (an id that is
-    // not theirs), are worth a look; plain unknown addresses are not.
-    if status == Status::Forbidden || (status == Status::NotFound && req.route().is_some()) {
-        let actor = req.local_cache(crate::auth::guards::Actor::default).0;
-        tracing::warn!(
-            status = status.code,
-            method = %req.method(),
-            path = %req.uri().path(),
-            actor_id = actor,
-            "access refused"
-        );
+    // A 404 with no route is an unknown address, not a refusal worth a look.
+    if status != Status::NotFound || req.route().is_some() {
+        crate::error::log_refusal(req, status);
     }
     if is_api(req) {
         // No route took it: either no route has its method (404), or Rocket does not know the

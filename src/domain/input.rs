@@ -22,13 +22,13 @@ pub fn parse_email(input: &str) -> Result<String, String> {
 
 /// A name for a person or a class: trimmed, single-spaced, 1 to `max` characters.
 pub fn parse_name(input: &str, what: &str, max: usize) -> Result<String, String> {
+    let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
     // Counted as typed, spaces included, so the limit is the one the API schema states.
     if input.chars().count() > max {
         return Err(format!(
-            "The {what} is longer than {max} characters (spaces included): shorten it."
+            "The {what} {name:?} is longer than {max} characters (spaces included): shorten it."
         ));
     }
-    let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.is_empty() {
         return Err(format!("Enter a {what}."));
     }

@@ -48,7 +48,7 @@ curl -sf -o /dev/null -c "$jar" -b "$jar" "$base/student/login" \
 token_field=$(curl -sf -c "$jar" -b "$jar" "$base/student/modules/$module" | csrf)
 curl -sf -o /dev/null -c "$jar" -b "$jar" "$base/student/modules/$module/start" \
   --data-urlencode "csrf_token=$token_field"
-cookie=$(awk '!/^#/ && NF >= 7 { printf "%s=%s; ", $6, $7 }' "$jar")
+cookie=$(sed 's/^#HttpOnly_//' "$jar" | awk '!/^#/ && NF >= 7 { printf "%s=%s; ", $6, $7 }')
 page="/student/modules/$module/before/1"
 status=$(curl -s -o "$work/page.html" -w '%{http_code}' -H "Cookie: $cookie" "$base$page")
 [[ $status == 200 ]] || { echo "the quiz page answered $status"; exit 1; }
@@ -58,29 +58,29 @@ staff_csrf=$(curl -sf -c "$jar.staff" -b "$jar.staff" "$base/login" | csrf)
 curl -sf -o /dev/null -c "$jar.staff" -b "$jar.staff" "$base/login" \
   --data-urlencode "csrf_token=$staff_csrf" --data-urlencode "email=speed@school.test" \
   --data-urlencode "password=$password"
-staff_cookie=$(awk '!/^#/ && NF >= 7 { printf "%s=%s; ", $6, $7 }' "$jar.staff")
+staff_cookie=$(sed 's/^#HttpOnly_//' "$jar.staff" | awk '!/^#/ && NF >= 7 { printf "%s=%s; ", $6, $7 }')
 
 static=/static/app.js
-run() {  # label, path, cookie -> "requests/s p99_ms"
+run() {  # key, label, path, cookie
   local out
-  out=$(wrk -t2 -c64 -d"${seconds}s" --latency -H "Cookie: $3" "$base$2")
+  out=$(wrk -t2 -c64 -d"${seconds}s" --latency -H "Cookie: $4" "$base$3")
   local rps p99 non2xx
   rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
   p99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
   non2xx=$(echo "$out" | awk '/Non-2xx/ { print $NF }')
-  printf '%-34s %8s bytes %10s req/s   p99 %8s   non-2xx: %s\n' "$1" \
-    "$(curl -s -H "Cookie: $3" "$base$2" | wc -c)" "$rps" "$p99" "${non2xx:-0}"
-  echo "$rps" >"$work/$(echo "$1" | tr ' ' '_').rps"
+  printf '%-38s %6s bytes %10s req/s   p99 %8s   non-2xx: %s\n' "$2" \
+    "$(curl -s -H "Cookie: $4" "$base$3" | wc -c)" "$rps" "$p99" "${non2xx:-0}"
+  echo "$rps" >"$work/$1.rps"
 }
 echo "wrk -t2 -c64 -d${seconds}s on $(nproc) cores, SQLite, release build"
-run "static file ($static)" "$static" ""
-run "quiz page ($page)" "$page" "$cookie"
-run "class dashboard (25 students)" "/teacher/classes/$class_id" "$staff_cookie"
+run static "static file ($static)" "$static" ""
+run page "quiz page ($page)" "$page" "$cookie"
+run dashboard "class dashboard (25 students)" "/teacher/classes/$class_id" "$staff_cookie"
 python3 - "$work" <<'EOF'
 import pathlib, sys
 work = pathlib.Path(sys.argv[1])
-static = float(next(work.glob("static_file*.rps")).read_text())
-page = float(next(work.glob("quiz_page*.rps")).read_text())
+static = float((work / "static.rps").read_text())
+page = float((work / "page.rps").read_text())
 print(f"quiz page / static file: {page / static:.2f}")
 EOF
 grep -q panicked "$work/server.log" && { echo "FAIL: the server panicked"; exit 1; }

@@ -74,7 +74,13 @@ run() {  # key, label, path, cookie
 }
 echo "wrk -t2 -c64 -d${seconds}s on $(nproc) cores, SQLite, release build"
 run static "static file ($static)" "$static" ""
+# PAGE_SPEED_PERF=FILE records a perf profile of the server during the quiz page run.
+if [[ -n ${PAGE_SPEED_PERF:-} ]]; then
+  perf record -F 999 -g -o "$PAGE_SPEED_PERF" -p "$server" -- sleep "$seconds" >/dev/null 2>&1 &
+fi
 run page "quiz page ($page)" "$page" "$cookie"
+wait_perf=$(jobs -p | grep -v "^$server$" || true)
+[[ -n $wait_perf ]] && wait $wait_perf 2>/dev/null || true
 run dashboard "class dashboard (25 students)" "/teacher/classes/$class_id" "$staff_cookie"
 python3 - "$work" <<'EOF'
 import pathlib, sys

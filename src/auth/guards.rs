@@ -190,16 +190,11 @@ impl<'r> FromRequest<'r> for StudentSession {
         let Ok(id) = claims.sub.parse::<i32>() else {
             return Outcome::Error((Status::Unauthorized, ()));
         };
-        let found = async {
-            let Some(student) = student::Entity::find_by_id(id).one(&app.db).await? else {
-                return Ok(None);
-            };
-            let class = class::Entity::find_by_id(student.class_id)
-                .one(&app.db)
-                .await?;
-            Ok::<_, sea_orm::DbErr>(class.map(|class| (student, class)))
-        }
-        .await;
+        let found = student::Entity::find_by_id(id)
+            .find_also_related(class::Entity)
+            .one(&app.db)
+            .await
+            .map(|row| row.and_then(|(student, class)| class.map(|class| (student, class))));
         match found {
             // An ended class's students are signed out with it.
             Ok(Some((student, class)))

@@ -1,5 +1,6 @@
 //! SeaORM entities, one per table. Relations are expressed as explicit queries in
-//! `db::queries`, so these stay plain rows.
+//! `db::queries`, so these stay plain rows; the one exception (student → class) serves the
+//! student session guard's joined lookup.
 
 pub mod assignment;
 pub mod attempt;

@@ -14,7 +14,22 @@ pub struct Model {
     pub created_at: DateTime,
 }
 
+/// The one relation declared here: every student request loads the student with their class,
+/// and one joined query is half the round trips of two.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::class::Entity",
+        from = "Column::ClassId",
+        to = "super::class::Column::Id"
+    )]
+    Class,
+}
+
+impl Related<super::class::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Class.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

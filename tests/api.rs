@@ -297,18 +297,7 @@ async fn openapi_document_describes_the_api() {
 async fn unsupported_methods_are_named_and_dates_are_exact() {
     let env = TestEnv::new().await;
     let admin = env.admin().await;
-    let (_, token) = admin
-        .api(
-            "POST",
-            "/api/v1/tokens",
-            None,
-            Some(json!({ "email": common::ADMIN_EMAIL, "password": common::ADMIN_PASSWORD })),
-        )
-        .await;
-    let token = token["data"]["token"]
-        .as_str()
-        .expect("a token")
-        .to_string();
+    let token = admin.api_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let (status, body) = admin
         .api("PUT", "/api/v1/classes", Some(&token), Some(json!({})))
         .await;

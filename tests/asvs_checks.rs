@@ -14,7 +14,6 @@ use common::{
 use rocket::http::{ContentType, Cookie, Status};
 use rocket::local::asynchronous::LocalResponse;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::json;
 
 /// The exact HSTS value `set_security_headers` sends over HTTPS.
 const HSTS: &str = "max-age=31536000; includeSubDomains";
@@ -538,16 +537,7 @@ async fn v7_4_2_disabling_a_staff_account_ends_its_sessions_and_tokens() {
     let teacher = env.teacher(&admin, "Dana Disabled").await;
     let email = "dana.disabled@school.test";
     let api = env.browser().await;
-    let (status, body) = api
-        .api(
-            "POST",
-            "/api/v1/tokens",
-            None,
-            Some(json!({"email": email, "password": TEACHER_PASSWORD})),
-        )
-        .await;
-    assert_eq!(status, Status::Ok);
-    let token = body["data"]["token"].as_str().expect("token").to_string();
+    let token = api.api_token(email, TEACHER_PASSWORD).await;
     // The controls: both work before.
     assert_eq!(teacher.get("/teacher").await.0, Status::Ok);
     let (status, _) = api.api("GET", "/api/v1/classes", Some(&token), None).await;
@@ -604,16 +594,7 @@ async fn v7_4_5_administrators_sign_an_account_out_everywhere() {
     let admin = env.admin().await;
     let teacher = env.teacher(&admin, "Lena Lostlaptop").await;
     let email = "lena.lostlaptop@school.test";
-    let (status, body) = teacher
-        .api(
-            "POST",
-            "/api/v1/tokens",
-            None,
-            Some(json!({"email": email, "password": TEACHER_PASSWORD})),
-        )
-        .await;
-    assert_eq!(status, Status::Ok);
-    let token = body["data"]["token"].as_str().expect("token").to_string();
+    let token = teacher.api_token(email, TEACHER_PASSWORD).await;
     let id = user_id(&admin, email).await;
     let path = format!("/admin/teachers/{id}/sign-out");
     let refused = teacher.post_form(&path, &[]).await;

@@ -407,6 +407,20 @@ impl Browser {
         .await
     }
 
+    /// A bearer token for the JSON API, signing in with the account's email and password.
+    pub async fn api_token(&self, email: &str, password: &str) -> String {
+        let (status, body) = self
+            .api(
+                "POST",
+                "/api/v1/tokens",
+                None,
+                Some(serde_json::json!({ "email": email, "password": password })),
+            )
+            .await;
+        assert_eq!(status, Status::Ok, "API sign-in: {body}");
+        body["data"]["token"].as_str().expect("a token").to_string()
+    }
+
     pub async fn api(
         &self,
         method: &str,

@@ -128,20 +128,28 @@ pub async fn setup(figment: Figment) -> Result<Rocket<Build>, String> {
 }
 
 pub fn build_rocket(figment: Figment, app: App, views: Views) -> Rocket<Build> {
+    let (keep_retention, stop_retention) = rocket::tokio::sync::oneshot::channel::<()>();
     rocket::custom(figment)
         .manage(app)
+        .manage(RetentionJob(keep_retention))
         .manage(views)
         .attach(routes::SecurityHeaders)
-        .attach(retention_job())
+        .attach(retention_job(stop_retention))
         .mount("/", routes::routes())
         .register("/", routes::catchers())
 }
 
+/// Held by the Rocket as managed state: when the Rocket goes (a test's client dropped, say),
+/// the sender goes with it and the retention job stops, releasing its database connections.
+struct RetentionJob(#[allow(dead_code)] rocket::tokio::sync::oneshot::Sender<()>);
+
 /// Every hour (and once at start), removes the student data of classes whose retention period
 /// has passed, unless `purge_automatically` is off. Safe on several app servers at once: each
 /// class is claimed by one of them.
-fn retention_job() -> rocket::fairing::AdHoc {
-    rocket::fairing::AdHoc::on_liftoff("retention", |rocket| {
+fn retention_job(
+    mut stopped: rocket::tokio::sync::oneshot::Receiver<()>,
+) -> rocket::fairing::AdHoc {
+    rocket::fairing::AdHoc::on_liftoff("retention", move |rocket| {
         Box::pin(async move {
             let Some(app) = rocket.state::<App>() else {
                 return;
@@ -159,6 +167,7 @@ fn retention_job() -> rocket::fairing::AdHoc {
                     rocket::tokio::select! {
                         _ = hourly.tick() => {}
                         _ = &mut shutdown => break,
+                        _ = &mut stopped => break,
                     }
                     let now = db::queries::now();
                     match db::queries::retention::purge_due(&db, now, days).await {

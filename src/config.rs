@@ -38,6 +38,11 @@ pub struct Settings {
     /// `tellwise purge` (e.g. from cron) and to administrators.
     #[serde(default = "default_true")]
     pub purge_automatically: bool,
+    /// Apply pending migrations when the server starts. Off, the server's database account
+    /// needs no right to change the schema: it refuses to start until `tellwise migrate`, run
+    /// by an account that may, has brought the database up to date.
+    #[serde(default = "default_true")]
+    pub migrate_on_start: bool,
     #[serde(default)]
     pub public_url: Option<String>,
     /// Replaces the bundled curriculum (for curriculum authors).

@@ -111,7 +111,11 @@ pub async fn setup(figment: Figment) -> Result<Rocket<Build>, String> {
         return Err("the curriculum has no modules".into());
     }
     let db = db::connect(&settings.database_url()).await?;
-    db::migrate(&db).await?;
+    if settings.migrate_on_start {
+        db::migrate(&db).await?;
+    } else {
+        db::check_migrated(&db).await?;
+    }
     let views = Views::load()?;
     let app = App {
         db,

@@ -144,15 +144,22 @@ async fn serve() -> Result<(), String> {
     Ok(())
 }
 
+/// Connects, and migrates unless `migrate_on_start` is off (then only checks), like `serve`.
 async fn connect() -> Result<(config::Settings, sea_orm::DatabaseConnection), String> {
     let settings = config::load(&config::figment())?;
     let db = db::connect(&settings.database_url()).await?;
-    db::migrate(&db).await?;
+    if settings.migrate_on_start {
+        db::migrate(&db).await?;
+    } else {
+        db::check_migrated(&db).await?;
+    }
     Ok((settings, db))
 }
 
 async fn migrate() -> Result<(), String> {
-    connect().await?;
+    let settings = config::load(&config::figment())?;
+    let db = db::connect(&settings.database_url()).await?;
+    db::migrate(&db).await?;
     println!("migrations applied");
     Ok(())
 }

@@ -145,6 +145,25 @@ async fn the_server_says_503_while_the_database_is_away_and_recovers_without_a_r
     let (status, page) = status_of(&browser, "/teacher").await;
     assert_eq!(status, Status::ServiceUnavailable);
     assert!(page.contains("database"), "{page}");
+    // Only the generic message: nothing of the cause, the driver or the address reaches the
+    // visitor (ASVS V16.5.1).
+    assert!(
+        page.contains("Tellwise cannot reach its database right now"),
+        "{page}"
+    );
+    for detail in [
+        "sqlx",
+        "pool",
+        "timed out",
+        "Connection",
+        "127.0.0.1",
+        "error returned",
+    ] {
+        assert!(
+            !page.contains(detail),
+            "the page reveals {detail:?}: {page}"
+        );
+    }
     let response = browser
         .post_form("/teacher/classes", &[("name", "Room P"), ("tier", "6-8")])
         .await;

@@ -156,6 +156,11 @@ async fn logs_never_contain_passwords_names_secrets_or_tokens() {
         .await;
     assert_eq!(forged.status(), Status::Forbidden);
     drop(forged);
+    // An address with an encoded line break and terminal escape stays one log line.
+    let (status, _) = teacher
+        .get("/teacher/classes/1%0D%0Aforged%20line%1B%5B31m")
+        .await;
+    assert!(status.class().is_client_error(), "{status}");
     let unnamed = teacher
         .post_form("/teacher/classes", &[("name", "  "), ("tier", "6-8")])
         .await;
@@ -205,6 +210,11 @@ async fn logs_never_contain_passwords_names_secrets_or_tokens() {
             .any(|l| l.contains("access refused") && l.contains("path=/teacher/classes/999999")),
         "{text}"
     );
+    assert!(
+        text.lines().all(|l| !l.starts_with("forged line")) && !text.contains('\u{1b}'),
+        "a line break or escape from an address reached the log:\n{text}"
+    );
+    assert!(text.contains("%0D%0Aforged%20line%1B%5B31m"), "{text}");
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let stamp = line.split_whitespace().next().unwrap_or_default();
         assert!(

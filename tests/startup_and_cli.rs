@@ -197,6 +197,24 @@ async fn unsafe_settings_are_refused_at_start() {
     }
 }
 
+/// With `migrate_on_start = false` the server only reads which migrations are applied: it
+/// refuses a database that needs them, with what to run, and starts once they are applied.
+#[rocket::async_test]
+async fn a_server_without_schema_rights_waits_for_tellwise_migrate() {
+    let env = common::TestEnv::with(|f| f.merge(("migrate_on_start", false))).await;
+    let Err(error) = tellwise::setup(env.figment.clone()).await else {
+        panic!("an unmigrated database should be refused");
+    };
+    assert!(error.contains("run `tellwise migrate`"), "{error}");
+    let db = tellwise::db::connect(&env.database_url)
+        .await
+        .expect("connect");
+    tellwise::db::migrate(&db)
+        .await
+        .expect("migrated by the owner");
+    assert!(tellwise::setup(env.figment.clone()).await.is_ok());
+}
+
 /// For a log collector: `TELLWISE_LOG_FORMAT=json` writes one JSON object per line, with a UTC
 /// timestamp, a level and the message.
 #[test]

@@ -190,6 +190,33 @@ fn prepare_sqlite_url(url: &str) -> Result<String, String> {
     Ok(format!("sqlite://{path}?{query}"))
 }
 
+/// For `migrate_on_start = false`: reads the applied migrations (a SELECT only, so the server's
+/// account needs no schema rights) and refuses to go on while any is missing.
+pub async fn check_migrated(db: &DatabaseConnection) -> Result<(), String> {
+    let applied: Vec<String> = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT version FROM seaql_migrations",
+        ))
+        .await
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let missing = Migrator::migrations()
+        .iter()
+        .filter(|m| !applied.iter().any(|a| a == m.name()))
+        .count();
+    if missing == 0 {
+        return Ok(());
+    }
+    Err(format!(
+        "the database needs {missing} migration(s) and migrate_on_start is off: run `tellwise migrate` with an account that may change the schema"
+    ))
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), String> {
     let failed = |e: sea_orm::DbErr| format!("database migration failed: {e}");
     let pending = Migrator::get_pending_migrations(db).await.map_err(failed)?;

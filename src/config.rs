@@ -43,6 +43,10 @@ pub struct Settings {
     /// by an account that may, has brought the database up to date.
     #[serde(default = "default_true")]
     pub migrate_on_start: bool,
+    /// Allow a database on another machine without a verified TLS connection (a private
+    /// network the school trusts). Off, such a `database_url` is refused at start.
+    #[serde(default)]
+    pub allow_unverified_database: bool,
     #[serde(default)]
     pub public_url: Option<String>,
     /// Replaces the bundled curriculum (for curriculum authors).
@@ -131,6 +135,15 @@ impl Settings {
     }
 
     pub fn validate(&self) -> Result<(), String> {
+        let url = self.database_url();
+        if !self.allow_unverified_database
+            && let Ok(backend) = crate::db::Backend::from_url(&url)
+            && let Some(advice) = crate::db::tls_advice(backend, &url)
+        {
+            return Err(format!(
+                "{advice}; or, on a network you trust, set allow_unverified_database = true"
+            ));
+        }
         if self.min_group_size < 1 || self.rollup_min_group_size < 1 {
             return Err("min_group_size and rollup_min_group_size must be at least 1".into());
         }

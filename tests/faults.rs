@@ -122,6 +122,13 @@ async fn the_server_says_503_while_the_database_is_away_and_recovers_without_a_r
         eprintln!("skipped on SQLite: the database is a file in the process, it cannot go away");
         return;
     }
+    let log = common::Captured::default();
+    let writer = log.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn,tellwise=info"))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
     let admin = env.admin().await;
     admin.create_class("Room O", "6-8").await;
     let placeholder: SocketAddr = "127.0.0.1:1".parse().expect("addr");
@@ -164,6 +171,14 @@ async fn the_server_says_503_while_the_database_is_away_and_recovers_without_a_r
             "the page reveals {detail:?}: {page}"
         );
     }
+    // The cause goes to the log instead, for the administrator (ASVS V16.3.4).
+    let logged = log.text();
+    assert!(
+        logged
+            .lines()
+            .any(|l| l.contains("ERROR") && l.contains("database error")),
+        "{logged}"
+    );
     let response = browser
         .post_form("/teacher/classes", &[("name", "Room P"), ("tier", "6-8")])
         .await;

@@ -176,11 +176,16 @@ fn serve_prints_the_setup_link_on_first_run() {
 #[rocket::async_test]
 async fn unsafe_settings_are_refused_at_start() {
     type Configure = fn(Figment) -> Figment;
-    let cases: [(&str, Configure, &str); 2] = [
+    let cases: [(&str, Configure, &str); 3] = [
         (
             "rollup_min_group_size = 0",
             |f| f.merge(("rollup_min_group_size", 0)),
             "rollup_min_group_size must be at least 1",
+        ),
+        (
+            "a database on another machine without verified TLS",
+            |f| f.merge(("database_url", "postgres://tw@db.district.example/tw")),
+            "is reached without verified TLS: add ?sslmode=verify-full",
         ),
         (
             "an https public_url without secure cookies",
@@ -195,6 +200,11 @@ async fn unsafe_settings_are_refused_at_start() {
         };
         assert!(error.contains(message), "{what}: {error}");
     }
+    // A school that trusts its own network may say so.
+    let trusted = tellwise::config::figment()
+        .merge(("database_url", "postgres://tw@db.district.example/tw"))
+        .merge(("allow_unverified_database", true));
+    assert!(tellwise::config::load(&trusted).is_ok());
 }
 
 /// With `migrate_on_start = false` the server only reads which migrations are applied: it

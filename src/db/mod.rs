@@ -73,7 +73,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
 /// A warning when a database server on another machine is reached without a verified TLS
 /// connection: students' data would cross the network readable, or to an impostor. Names the
 /// host only, never the URL (it may hold a password).
-fn tls_advice(backend: Backend, url: &str) -> Option<String> {
+pub fn tls_advice(backend: Backend, url: &str) -> Option<String> {
     let (verify, setting) = match backend {
         Backend::Sqlite => return None,
         Backend::Postgres => (

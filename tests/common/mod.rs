@@ -661,3 +661,28 @@ pub fn unescape_html_safe(text: &str) -> String {
         .replace('=', "&#x3D;")
         .replace('`', "&#x60;")
 }
+
+/// The log as the server writes it, for tests that read it: install with
+/// `tracing_subscriber::fmt().with_writer(move || writer.clone())`.
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
+    }
+}

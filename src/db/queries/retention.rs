@@ -117,7 +117,6 @@ async fn activity_of(db: &impl ConnectionTrait, class_id: Option<i32>) -> AppRes
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Purged {
     pub class_id: i32,
-    pub school_id: i32,
     pub students: u64,
     pub finished_attempts_archived: u64,
 }
@@ -147,10 +146,6 @@ pub async fn purge_class(
     if claimed == 0 {
         return Ok(None);
     }
-    let class = class::Entity::find_by_id(class_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(AppError::not_found)?;
     let backend = txn.get_database_backend();
     let placeholder = match backend {
         DatabaseBackend::Postgres => "$1",
@@ -183,7 +178,6 @@ pub async fn purge_class(
     txn.commit().await?;
     Ok(Some(Purged {
         class_id,
-        school_id: class.school_id,
         students,
         finished_attempts_archived: archived,
     }))

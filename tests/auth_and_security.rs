@@ -520,14 +520,64 @@ async fn a_wrong_class_code_and_a_wrong_secret_look_the_same() {
 
 /// Rocket would take the client's address from `X-Real-IP`, which anyone can send, and so
 /// dodge the sign-in limit per address; Tellwise turns that off unless a proxy is configured.
+/// Behind a proxy that appends to `X-Forwarded-For`, only the entry it appended counts: what
+/// the client put before it cannot open a new bucket.
 #[rocket::async_test]
 async fn client_addresses_come_from_the_connection_unless_a_proxy_is_configured() {
     let env = TestEnv::new().await;
     let config = rocket::Config::from(env.figment.clone());
     assert!(config.ip_header.is_none(), "{:?}", config.ip_header);
-    let proxied = rocket::Config::from(env.figment.clone().merge(("ip_header", "X-Forwarded-For")));
+    let direct = env.browser().await;
+    let proxied = TestEnv::with(|f| f.merge(("ip_header", "X-Forwarded-For"))).await;
+    let behind_proxy = proxied.browser().await;
+
+    async fn token_attempt(browser: &common::Browser, n: usize, forwarded: &str) -> Status {
+        browser
+            .client
+            .post("/api/v1/tokens")
+            .header(rocket::http::ContentType::JSON)
+            .header(rocket::http::Header::new(
+                "X-Forwarded-For",
+                forwarded.to_string(),
+            ))
+            .body(format!(
+                r#"{{"email":"nobody{n}@school.test","password":"wrong password here"}}"#
+            ))
+            .dispatch()
+            .await
+            .status()
+    }
+    // 60 tries a minute per address, each on another account so the account limit stays out
+    // of the way, each with a different forged first entry.
+    for n in 0..60 {
+        let forged = format!("10.0.{}.{}, 198.51.100.7", n / 250, n % 250);
+        assert_eq!(
+            token_attempt(&behind_proxy, n, &forged).await,
+            Status::Unauthorized,
+            "try {n}"
+        );
+    }
     assert_eq!(
-        proxied.ip_header.as_deref().map(|h| h.as_str().to_string()),
-        Some("X-Forwarded-For".to_string())
+        token_attempt(&behind_proxy, 60, "203.0.113.250, 198.51.100.7").await,
+        Status::TooManyRequests,
+        "a forged first entry does not open a new bucket"
+    );
+    assert_eq!(
+        token_attempt(&behind_proxy, 61, "198.51.100.8").await,
+        Status::Unauthorized,
+        "another client behind the proxy has its own bucket"
+    );
+    // Without ip_header, the header is ignored: the same 60 forged addresses share one
+    // bucket (the connection's), so the 61st try is refused too.
+    for n in 0..60 {
+        let forged = format!("192.0.2.{n}");
+        assert_eq!(
+            token_attempt(&direct, n, &forged).await,
+            Status::Unauthorized
+        );
+    }
+    assert_eq!(
+        token_attempt(&direct, 60, "192.0.2.200").await,
+        Status::TooManyRequests
     );
 }

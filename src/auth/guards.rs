@@ -1,6 +1,8 @@
 //! Request guards, one per kind of caller. They compose: `Admin` builds on `Staff`. A failed
 //! guard answers 401 (not signed in: pages send the browser to the sign-in form) or 403.
 
+use std::net::IpAddr;
+
 use rocket::http::Status;
 use rocket::outcome::try_outcome;
 use rocket::request::{FromRequest, Outcome, Request};
@@ -209,5 +211,38 @@ impl<'r> FromRequest<'r> for StudentSession {
                 Outcome::Error((Status::ServiceUnavailable, ()))
             }
         }
+    }
+}
+
+/// The client's address for limits and staff sign-in logs. Without `ip_header` it is the
+/// connection's peer. With it, a trusted proxy's header: a plain address (`X-Real-IP`) or a
+/// list (`X-Forwarded-For: client, proxy1`), of which only the last entry is taken, because
+/// that is the one the nearest proxy appended; entries before it are whatever the client sent.
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl ClientAddress {
+    pub fn from_header(value: &str) -> Option<IpAddr> {
+        let last = value.rsplit(',').next()?.trim();
+        last.parse::<IpAddr>()
+            .ok()
+            .or_else(|| last.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ClientAddress {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let from_proxy = request
+            .rocket()
+            .config()
+            .ip_header
+            .as_deref()
+            .and_then(|name| request.headers().get_one(name.as_str()))
+            .and_then(Self::from_header);
+        Outcome::Success(Self(
+            from_proxy.or_else(|| request.remote().map(|r| r.ip())),
+        ))
     }
 }

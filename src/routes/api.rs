@@ -3,8 +3,6 @@
 //! The OpenAPI document is generated from the annotations here and served at
 //! `/api/v1/openapi.json`.
 
-use std::net::IpAddr;
-
 use rocket::data::{self, Data, FromData};
 use rocket::http::{ContentType, Status};
 use rocket::outcome::Outcome;
@@ -18,7 +16,7 @@ use utoipa::{OpenApi, ToSchema};
 use super::staff::check_credentials;
 use super::teacher::{assign_module, assignment_report, new_class, new_students};
 use crate::App;
-use crate::auth::{ApiStaff, Audience};
+use crate::auth::{ApiStaff, Audience, ClientAddress};
 use crate::curriculum::{Language, Tier};
 use crate::db::entities::{assignment, class, student};
 use crate::db::queries::{classes, staff as staff_queries};
@@ -335,9 +333,10 @@ struct ModuleJson {
 #[post("/api/v1/tokens", data = "<body>")]
 async fn create_token(
     app: &State<App>,
-    address: Option<IpAddr>,
+    client: ClientAddress,
     body: ApiJson<TokenRequest>,
 ) -> ApiResult {
+    let address = client.0;
     let Some(user) = check_credentials(app, &body.0.email, &body.0.password, address).await? else {
         tracing::info!(address = ?address, "API sign-in failed");
         return Err(AppError::Unauthorized(

@@ -10,7 +10,9 @@ use serde_json::json;
 
 use crate::App;
 use crate::auth::csrf::{Checked, CsrfOnly};
-use crate::auth::{Audience, Staff, cookie_names, end_session, passwords, start_staff_session};
+use crate::auth::{
+    Audience, ClientAddress, Staff, cookie_names, end_session, passwords, start_staff_session,
+};
 use crate::csrf_form;
 use crate::db::entities::user::ROLE_ADMIN;
 use crate::db::queries::audit;
@@ -105,10 +107,10 @@ pub async fn check_credentials(
 async fn login(
     app: &State<App>,
     cookies: &CookieJar<'_>,
-    address: Option<IpAddr>,
+    client: ClientAddress,
     form: Checked<LoginForm>,
 ) -> AppResult<Either<Redirect, Page>> {
-    let form = form.0;
+    let (form, address) = (form.0, client.0);
     match check_credentials(app, &form.email, &form.password, address).await? {
         Some(user) => {
             tracing::info!(user_id = user.id, address = ?address, "staff signed in");

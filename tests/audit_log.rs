@@ -5,7 +5,7 @@ mod common;
 
 use common::TestEnv;
 use rocket::http::Status;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Statement};
 use tellwise::db::entities::{audit_event, student, user};
 
 #[rocket::async_test]
@@ -85,4 +85,43 @@ async fn administrative_actions_are_recorded_for_administrators_to_read() {
     let nobody = env.browser().await;
     let response = nobody.get_response("/admin/audit").await;
     assert_eq!(response.status(), Status::SeeOther);
+}
+
+/// The audit log is append-only in the database itself: the application's own connection can
+/// add events but cannot change or remove one, on every supported database.
+#[rocket::async_test]
+async fn the_database_refuses_to_change_or_remove_audit_events() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    admin.create_school("Ledger Elementary").await;
+    let db = &admin.app().db;
+    let before = audit_event::Entity::find().all(db).await.expect("events");
+    assert!(before.len() >= 2, "setup and school creation are recorded");
+    let backend = db.get_database_backend();
+    let attempts = [
+        "UPDATE audit_events SET action = 'nothing happened'",
+        "UPDATE audit_events SET actor_id = NULL",
+        "DELETE FROM audit_events",
+        if backend == DatabaseBackend::Postgres {
+            "TRUNCATE audit_events"
+        } else {
+            "DELETE FROM audit_events WHERE id > 0"
+        },
+    ];
+    for sql in attempts {
+        let refused = db
+            .execute_raw(Statement::from_string(backend, sql))
+            .await
+            .expect_err(sql);
+        assert!(
+            refused.to_string().contains("append-only"),
+            "{sql}: {refused}"
+        );
+    }
+    let after = audit_event::Entity::find().all(db).await.expect("events");
+    assert_eq!(after, before);
+    // Adding still works.
+    admin.create_school("Ledger Middle").await;
+    let added = audit_event::Entity::find().all(db).await.expect("events");
+    assert_eq!(added.len(), before.len() + 1);
 }

@@ -10,6 +10,7 @@ mod m20261125_000004_rollup_ledger;
 mod m20261125_000005_module_opt_outs;
 mod m20261125_000006_audit_events;
 mod m20261125_000007_retention;
+mod m20261126_000008_audit_append_only;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_module_opt_outs::Migration),
             Box::new(m20261125_000006_audit_events::Migration),
             Box::new(m20261125_000007_retention::Migration),
+            Box::new(m20261126_000008_audit_append_only::Migration),
         ]
     }
 }

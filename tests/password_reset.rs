@@ -103,3 +103,70 @@ async fn a_reset_link_sets_a_new_password_once() {
     assert!(audit.contains("password reset link created"));
     assert!(audit.contains("password reset with a link"));
 }
+
+/// A new staff account gets no password from the administrator: a one-time link lets its owner
+/// choose one under the same policy, and until then no password opens it.
+#[rocket::async_test]
+async fn a_new_staff_account_chooses_its_own_password_with_a_one_time_link() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let created = admin
+        .post_form(
+            "/admin/teachers",
+            &[("name", "Tara Teach"), ("email", "tara@school.test")],
+        )
+        .await;
+    assert_eq!(created.status(), Status::Ok);
+    let page = created.into_string().await.unwrap_or_default();
+    assert!(page.contains("Account created for Tara Teach"), "{page}");
+    let link = unescape(&between(&page, "readonly value=\"", "\"").expect("the link"));
+    let token = link
+        .split_once("/reset?token=")
+        .map(|(_, token)| token.to_string())
+        .expect("a /reset link");
+    let (_, teachers) = admin.get("/admin/teachers").await;
+    assert!(teachers.contains("tara@school.test"));
+    assert!(
+        !teachers.contains("type=\"password\""),
+        "the administrator types no password for anyone"
+    );
+
+    let tara = env.browser().await;
+    for guess in ["", "tara teach", "a long enough password"] {
+        let refused = tara
+            .post_form(
+                "/login",
+                &[("email", "tara@school.test"), ("password", guess)],
+            )
+            .await;
+        assert_eq!(refused.status(), Status::Unauthorized, "{guess:?}");
+    }
+    for (weak, why) in [
+        ("short", "at least 10"),
+        ("password1234", "too easy to guess"),
+        ("tara teach 2026", "too easy to guess"),
+        ("tara@school.test", "too easy to guess"),
+    ] {
+        let refused = tara
+            .post_form("/reset", &[("token", &token), ("password", weak)])
+            .await;
+        assert_eq!(refused.status(), Status::BadRequest, "{weak}");
+        let html = refused.into_string().await.unwrap_or_default();
+        assert!(html.contains(why), "{weak}: {html}");
+    }
+    let chosen = tara
+        .post_form("/reset", &[("token", &token), ("password", NEW_PASSWORD)])
+        .await;
+    assert_eq!(chosen.status(), Status::SeeOther);
+    drop(chosen);
+    tara.sign_in("tara@school.test", NEW_PASSWORD).await;
+    // The link worked once.
+    let (status, _) = env
+        .browser()
+        .await
+        .get(&format!("/reset?token={token}"))
+        .await;
+    assert_eq!(status, Status::Forbidden);
+    let (_, audit) = admin.get("/admin/audit").await;
+    assert!(audit.contains("staff account created"));
+}

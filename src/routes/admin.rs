@@ -42,7 +42,6 @@ struct NewTeacherForm {
     csrf_token: String,
     name: String,
     email: String,
-    password: String,
     #[field(default = String::from(ROLE_TEACHER))]
     role: String,
     school_id: Option<i32>,
@@ -123,28 +122,26 @@ async fn teachers(app: &State<App>, admin: Admin) -> AppResult<Page> {
         "admin/teachers",
         "Staff accounts",
         json!({
-            "users": rows,
-            "roles": roles,
-            "schools": school_choices,
-            "min_password": passwords::MIN_LENGTH,
-        }),
+        "users": rows,
+        "roles": roles,
+        "schools": school_choices,
+                }),
     )
     .for_staff(&admin.0))
 }
 
-/// Creates a teacher with a first password the administrator hands over; the teacher changes
-/// it under "Your account".
+/// Creates a staff account with no usable password and shows a one-time link with which the
+/// new member chooses their own: nobody else ever knows it, and an unused link expires.
 #[post("/admin/teachers", data = "<form>")]
 async fn create_teacher(
     app: &State<App>,
     admin: Admin,
+    host: RequestHost,
     form: Checked<NewTeacherForm>,
-) -> AppResult<Redirect> {
+) -> AppResult<Page> {
     let form = form.0;
     let display_name = parse_name(&form.name, "name", 100).map_err(AppError::BadRequest)?;
     let email = parse_email(&form.email).map_err(AppError::BadRequest)?;
-    passwords::check_strength(&form.password, &[&display_name, &email])
-        .map_err(AppError::BadRequest)?;
     let role = STAFF_ROLES
         .into_iter()
         .find(|r| *r == form.role)
@@ -165,7 +162,9 @@ async fn create_teacher(
         ),
         (_, None) => admin.0.user.school_id,
     };
-    let password_hash = passwords::hash(form.password)
+    // A password nobody knows, so that the account cannot be used before the link is, and a
+    // sign-in attempt takes as long as for any other account.
+    let password_hash = passwords::hash(crate::domain::codes::random_hex(32))
         .await
         .map_err(AppError::internal)?;
     let user = staff::create(
@@ -186,7 +185,40 @@ async fn create_teacher(
         format!("user {} ({role})", user.id),
     )
     .await?;
-    Ok(Redirect::to(uri!(teachers)))
+    password_link_page(app, &admin, host, &user, true)
+}
+
+/// The page that shows a one-time set-password link (valid 24 hours, until used, or until the
+/// account signs out), for a new account or a reset. The link is never stored.
+fn password_link_page(
+    app: &App,
+    admin: &Admin,
+    host: RequestHost,
+    user: &crate::db::entities::user::Model,
+    new_account: bool,
+) -> AppResult<Page> {
+    let token = app
+        .keys
+        .issue(Audience::Reset, &user.id.to_string(), &user.security_stamp)?;
+    let link = format!("{}/reset?token={token}", base_url(app, host));
+    let (template_title, heading) = if new_account {
+        (
+            "Account created",
+            format!("Account created for {}", user.display_name),
+        )
+    } else {
+        (
+            "Password reset link",
+            format!("Password reset link for {}", user.display_name),
+        )
+    };
+    let context = json!({
+        "name": user.display_name,
+        "link": link,
+        "heading": heading,
+        "new_account": new_account,
+    });
+    Ok(Page::new("admin/reset_link", template_title, context).for_staff(&admin.0))
 }
 
 /// Disabling an account signs it out everywhere at once.
@@ -373,8 +405,7 @@ async fn audit_log(app: &State<App>, admin: Admin) -> AppResult<Page> {
     Ok(Page::new("admin/audit", "Audit log", json!({ "events": rows })).for_staff(&admin.0))
 }
 
-/// A one-time link with which the staff member sets a new password (valid 24 hours, until used,
-/// or until they sign out). Shown once to the administrator, who passes it on; never stored.
+/// A one-time link with which the staff member sets a new password.
 #[post("/admin/teachers/<id>/reset-link", data = "<form>")]
 async fn reset_link(
     app: &State<App>,
@@ -387,9 +418,6 @@ async fn reset_link(
     let user = staff::find(&app.db, id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let token = app
-        .keys
-        .issue(Audience::Reset, &user.id.to_string(), &user.security_stamp)?;
     audit::note(
         &app.db,
         admin.0.user.id,
@@ -397,9 +425,7 @@ async fn reset_link(
         format!("user {}", user.id),
     )
     .await?;
-    let link = format!("{}/reset?token={token}", base_url(app, host));
-    let context = json!({ "name": user.display_name, "link": link });
-    Ok(Page::new("admin/reset_link", "Password reset link", context).for_staff(&admin.0))
+    password_link_page(app, &admin, host, &user, false)
 }
 
 /// Ends every session and API token of the account at once (a lost laptop, a shared

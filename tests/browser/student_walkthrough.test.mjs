@@ -662,6 +662,7 @@ test('admin sees the class page, the login cards and the results', async () => {
 
 const OPT_OUT_STUDENT = 'Noor K';
 const PARTNER = { name: 'Pat Partner', email: 'partner@prevention.test', password: 'partner test password' };
+let partnerLink; // the one-time link with which the partner chooses a password
 const OTHER_SCHOOL = 'Lakeside Middle School';
 
 /** Signs a staff member in at /login; answers the page's path afterwards. */
@@ -847,11 +848,15 @@ test('admin creates a partner who sees only the aggregates of the schools that g
     await visit(page, '/admin/teachers');
     await page.locator('#name').fill(PARTNER.name);
     await page.locator('#email').fill(PARTNER.email);
-    await page.locator('#password').fill(PARTNER.password);
+    assert.equal(await page.locator('input[type="password"]').count(), 0, 'the administrator is asked to type a password for someone else');
     await page.locator('#role').selectOption('partner');
     await page.locator('#school_id').selectOption({ label: OTHER_SCHOOL });
     await clickAndLoad(page, page.getByRole('button', { name: 'Add account', exact: true }), 'add the partner');
-    assert.equal(pathOf(page), '/admin/teachers');
+    assert.equal(await page.getByRole('heading', { level: 1, name: `Account created for ${PARTNER.name}` }).count(), 1, 'no "account created" page');
+    partnerLink = await page.getByLabel('Link').inputValue();
+    assert.match(partnerLink, /\/reset\?token=/, `the new account's link is "${partnerLink}"`);
+    await audit('admin account created (one-time link)', page);
+    await visit(page, '/admin/teachers');
     const partnerRow = page.locator('tbody tr', { hasText: PARTNER.email });
     assert.equal(await partnerRow.count(), 1, 'the partner is not in the staff list');
     const cells = (await partnerRow.locator('td').allInnerTexts()).map((c) => c.trim());
@@ -902,6 +907,13 @@ test('admin creates a partner who sees only the aggregates of the schools that g
   };
 
   await withArtifacts('partner', partner, async () => {
+    assert.ok(partnerLink, 'the administrator made no link for the partner');
+    await visit(partner, partnerLink);
+    assert.equal(await partner.getByRole('heading', { level: 1, name: 'Choose a new password' }).count(), 1);
+    await audit('choose a password (new account)', partner);
+    await partner.locator('#password').fill(PARTNER.password);
+    await clickAndLoad(partner, partner.getByRole('button', { name: 'Set the password', exact: true }), 'choose the partner password');
+    assert.equal(pathOf(partner), '/login', 'choosing a password does not lead to the sign-in page');
     const landed = await staffSignIn(partner, PARTNER.email, PARTNER.password, 'partner');
     assert.equal(landed, '/reports', `a partner's sign-in led to ${landed}, not /reports`);
     await visit(partner, '/teacher');

@@ -183,17 +183,12 @@ impl TestEnv {
     pub async fn teacher(&self, admin: &Browser, name: &str) -> Browser {
         let email = format!("{}@school.test", name.to_lowercase().replace(' ', "."));
         let response = admin
-            .post_form(
-                "/admin/teachers",
-                &[
-                    ("name", name),
-                    ("email", &email),
-                    ("password", TEACHER_PASSWORD),
-                ],
-            )
+            .post_form("/admin/teachers", &[("name", name), ("email", &email)])
             .await;
-        assert_eq!(response.status(), Status::SeeOther, "teacher created");
         let teacher = self.browser().await;
+        teacher
+            .accept_password_link(response, TEACHER_PASSWORD)
+            .await;
         teacher.sign_in(&email, TEACHER_PASSWORD).await;
         teacher
     }
@@ -214,15 +209,13 @@ impl TestEnv {
                 &[
                     ("name", name),
                     ("email", &email),
-                    ("password", STAFF_PASSWORD),
                     ("role", role),
                     ("school_id", &school),
                 ],
             )
             .await;
-        assert_eq!(response.status(), Status::SeeOther, "{name} created");
-        drop(response);
         let browser = self.browser().await;
+        browser.accept_password_link(response, STAFF_PASSWORD).await;
         browser.sign_in(&email, STAFF_PASSWORD).await;
         browser
     }
@@ -335,6 +328,27 @@ impl Browser {
             .body(encode(fields))
             .dispatch()
             .await
+    }
+
+    /// Follows the one-time link on an "account created" or "password reset link" page and
+    /// chooses `password` with it, as the staff member would.
+    pub async fn accept_password_link(&self, link_page: LocalResponse<'_>, password: &str) {
+        assert_eq!(link_page.status(), Status::Ok, "the link page is shown");
+        let html = link_page.into_string().await.unwrap_or_default();
+        let link = between(&html, "readonly value=\"", "\"")
+            .map(|link| unescape(&link))
+            .unwrap_or_else(|| panic!("a one-time link in {html}"));
+        let token = link
+            .split_once("/reset?token=")
+            .map(|(_, token)| token.to_string())
+            .expect("a /reset link");
+        let (status, _) = self.get(&format!("/reset?token={token}")).await;
+        assert_eq!(status, Status::Ok, "the link opens the password form");
+        let set = self
+            .post_form("/reset", &[("token", &token), ("password", password)])
+            .await;
+        assert_eq!(set.status(), Status::SeeOther, "password chosen");
+        assert_eq!(location(&set), "/login");
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) {

@@ -47,6 +47,12 @@ pub struct Settings {
     /// network the school trusts). Off, such a `database_url` is refused at start.
     #[serde(default)]
     pub allow_unverified_database: bool,
+    /// Changes (forms, API calls, answers) per signed-in account and minute, per app server.
+    #[serde(default = "default_writes_per_minute")]
+    pub writes_per_minute: u32,
+    /// Reports and exports per staff account and minute, per app server.
+    #[serde(default = "default_reports_per_minute")]
+    pub reports_per_minute: u32,
     #[serde(default)]
     pub public_url: Option<String>,
     /// Replaces the bundled curriculum (for curriculum authors).
@@ -98,6 +104,14 @@ fn default_staff_max_hours() -> u32 {
 
 fn default_retention_days() -> u32 {
     180
+}
+
+fn default_writes_per_minute() -> u32 {
+    300
+}
+
+fn default_reports_per_minute() -> u32 {
+    60
 }
 
 fn default_true() -> bool {
@@ -157,6 +171,9 @@ impl Settings {
                 "public_url is https:// but secure_cookies is false: set secure_cookies = true so that cookies are Secure and __Host- over HTTPS"
                     .into(),
             );
+        }
+        if self.writes_per_minute < 1 || self.reports_per_minute < 1 {
+            return Err("writes_per_minute and reports_per_minute must be at least 1".into());
         }
         if self.staff_idle_minutes < 1 || self.staff_max_hours < 1 {
             return Err("staff_idle_minutes and staff_max_hours must be at least 1".into());

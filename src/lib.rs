@@ -28,6 +28,7 @@ pub struct App {
     pub settings: Settings,
     pub keys: Keys,
     pub limits: auth::limits::SignInLimits,
+    pub action_limits: auth::limits::ActionLimits,
 }
 
 impl App {
@@ -121,6 +122,10 @@ pub async fn setup(figment: Figment) -> Result<Rocket<Build>, String> {
         db,
         curriculum,
         keys: Keys::from_secret(&secret),
+        action_limits: auth::limits::ActionLimits::new(
+            settings.writes_per_minute,
+            settings.reports_per_minute,
+        ),
         settings,
         limits: Default::default(),
     };

@@ -354,7 +354,7 @@ async fn create_admin(email: &str, name: &str, school: &str) -> Result<(), Strin
             .await
             .map_err(|e| e.public_message())?,
     };
-    let password_hash = passwords::hash(password).await?;
+    let password_hash = passwords::hash(password).await.map_err(|e| e.to_string())?;
     let user = staff::create(
         &db,
         NewStaff {

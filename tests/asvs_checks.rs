@@ -338,8 +338,8 @@ async fn v6_2_3_password_change_with_a_wrong_current_password_is_refused() {
 }
 
 /// ASVS V6.2.9: passwords of 64 and 128 characters (and the 256 the code allows) are accepted
-/// when an administrator creates an account, and sign in; one character over 256 is refused
-/// with a 400 that says so, and no account is created.
+/// when a new staff member chooses one with their link, and sign in; one character over 256 is
+/// refused with a 400 that says so, and the link still works afterwards.
 #[rocket::async_test]
 async fn v6_2_9_long_passwords_are_accepted_up_to_256_characters() {
     let env = TestEnv::new().await;
@@ -350,16 +350,11 @@ async fn v6_2_9_long_passwords_are_accepted_up_to_256_characters() {
         let response = admin
             .post_form(
                 "/admin/teachers",
-                &[
-                    ("name", &format!("Long Pass {len}")),
-                    ("email", &email),
-                    ("password", &password),
-                ],
+                &[("name", &format!("Long Pass {len}")), ("email", &email)],
             )
             .await;
-        assert_eq!(response.status(), Status::SeeOther, "{len} characters");
-        drop(response);
         let browser = env.browser().await;
+        browser.accept_password_link(response, &password).await;
         browser.sign_in(&email, &password).await;
         assert_eq!(browser.get("/teacher").await.0, Status::Ok);
         // Not truncated: the same password less its last character does not sign in.
@@ -370,16 +365,19 @@ async fn v6_2_9_long_passwords_are_accepted_up_to_256_characters() {
         assert_eq!(status, Status::Unauthorized, "{len}: a prefix is refused");
     }
 
-    let too_long = words_password(257);
-    let response = admin
+    let created = admin
         .post_form(
             "/admin/teachers",
-            &[
-                ("name", "Too Long"),
-                ("email", "toolong@school.test"),
-                ("password", &too_long),
-            ],
+            &[("name", "Too Long"), ("email", "toolong@school.test")],
         )
+        .await;
+    let page = created.into_string().await.unwrap_or_default();
+    let link = common::unescape(&common::between(&page, "readonly value=\"", "\"").expect("link"));
+    let token = link.split_once("/reset?token=").expect("a /reset link").1;
+    let browser = env.browser().await;
+    let too_long = words_password(257);
+    let response = browser
+        .post_form("/reset", &[("token", token), ("password", &too_long)])
         .await;
     assert_eq!(response.status(), Status::BadRequest);
     let html = response.into_string().await.unwrap_or_default();
@@ -387,9 +385,11 @@ async fn v6_2_9_long_passwords_are_accepted_up_to_256_characters() {
         html.contains("Choose a password of at most 256 characters."),
         "{html}"
     );
-    let (_, list) = admin.get("/admin/teachers").await;
-    assert!(list.contains("long64@school.test"));
-    assert!(!list.contains("toolong@school.test"), "no account created");
+    let fine = words_password(256);
+    let response = browser
+        .post_form("/reset", &[("token", token), ("password", &fine)])
+        .await;
+    assert_eq!(response.status(), Status::SeeOther, "the link still works");
 }
 
 /// ASVS V6.3.1: staff sign-in is limited per account (10 a minute): the 11th try is refused
@@ -778,4 +778,211 @@ async fn v4_1_1_text_responses_name_their_character_set() {
             .to_ascii_lowercase();
         assert_eq!(content_type, expected, "{path}");
     }
+}
+
+/// V2.4.1 / V15.2.2: one account cannot flood the server with changes or costly reports. The
+/// budgets are set low here; a refused change changes nothing, and pages stay readable.
+#[rocket::async_test]
+async fn v2_4_1_writes_and_reports_are_limited_per_account() {
+    let env = TestEnv::with(|f| {
+        f.merge(("writes_per_minute", 5))
+            .merge(("reports_per_minute", 3))
+    })
+    .await;
+    let admin = env.admin().await;
+    let teacher = env.teacher(&admin, "Lim Iter").await;
+    let mut created = 0;
+    loop {
+        let response = teacher
+            .post_form(
+                "/teacher/classes",
+                &[("name", &format!("Room {created}")), ("tier", "3-5")],
+            )
+            .await;
+        if response.status() == Status::TooManyRequests {
+            let html = response.into_string().await.unwrap_or_default();
+            assert!(html.contains("Too many changes in a minute"), "{html}");
+            break;
+        }
+        assert_eq!(response.status(), Status::SeeOther, "class {created}");
+        created += 1;
+        assert!(created < 30, "the write limit never applied");
+    }
+    assert!(created >= 5, "refused after {created} changes");
+    let (status, dashboard) = teacher.get("/teacher").await;
+    assert_eq!(status, Status::Ok, "pages are not limited");
+    let listed = (0..=created)
+        .filter(|n| dashboard.contains(&format!(">Room {n}<")))
+        .count();
+    assert_eq!(listed, created, "the refused change created nothing");
+    // Another account has its own budget.
+    let other = env.teacher(&admin, "Other Teacher").await;
+    other.create_class("Their room", "6-8").await;
+
+    // Reports and exports: the CSV and the printable summary share one budget per account.
+    let class_id = other.create_class("Export room", "6-8").await;
+    let mut exported = 0;
+    loop {
+        let path = if exported % 2 == 0 {
+            format!("/teacher/classes/{class_id}/progress.csv")
+        } else {
+            format!("/teacher/classes/{class_id}/summary")
+        };
+        let response = other.get_response(&path).await;
+        if response.status() == Status::TooManyRequests {
+            let html = response.into_string().await.unwrap_or_default();
+            assert!(html.contains("Too many reports and exports"), "{html}");
+            break;
+        }
+        assert_eq!(response.status(), Status::Ok, "{path}");
+        exported += 1;
+        assert!(exported < 30, "the report limit never applied");
+    }
+    assert!(exported >= 3, "refused after {exported} reports");
+    assert_eq!(
+        other.get(&format!("/teacher/classes/{class_id}")).await.0,
+        Status::Ok
+    );
+
+    // The API answers in JSON with the same message.
+    let token = admin.api_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let mut last = (Status::Ok, serde_json::Value::Null);
+    for n in 0..30 {
+        last = admin
+            .api(
+                "POST",
+                "/api/v1/classes",
+                Some(&token),
+                Some(serde_json::json!({ "name": format!("API room {n}"), "tier": "3-5" })),
+            )
+            .await;
+        if last.0 == Status::TooManyRequests {
+            break;
+        }
+    }
+    assert_eq!(last.0, Status::TooManyRequests, "{:?}", last.1);
+    assert!(
+        last.1.to_string().contains("Too many changes in a minute"),
+        "{:?}",
+        last.1
+    );
+}
+
+/// Sends raw bytes on one connection and returns the status lines of every response read until
+/// the server closes it, and whether it closed (rather than waiting for more).
+fn raw_exchange(address: SocketAddr, bytes: &[u8]) -> (Vec<String>, bool) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .expect("timeout");
+    stream.write_all(bytes).expect("write");
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 65536];
+    let closed = loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => break true,
+            Ok(n) => received.extend_from_slice(&buffer[..n]),
+            Err(_) => break false,
+        }
+    };
+    let text = String::from_utf8_lossy(&received);
+    // A response may follow a body that does not end in a line break ("ok"): find status
+    // lines anywhere.
+    let statuses = text
+        .match_indices("HTTP/1.1 ")
+        .filter_map(|(at, _)| text.get(at + 9..at + 12))
+        .map(str::to_string)
+        .collect();
+    (statuses, closed)
+}
+
+/// V4.2.1: no request smuggling. Every message whose length is ambiguous (both
+/// `Content-Length` and `Transfer-Encoding`, two lengths, an unknown or hidden coding) is
+/// refused, or answered once and the connection closed, so the bytes after it, which a proxy
+/// may have read as a second request, are never served.
+#[test]
+fn v4_2_1_ambiguous_message_lengths_never_smuggle_a_second_request() {
+    let server = common::ServerProcess::start();
+    let smuggled = "GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    // The control: two well-framed requests on one connection get two answers.
+    let (statuses, _) = raw_exchange(
+        server.address,
+        format!("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n{smuggled}").as_bytes(),
+    );
+    assert_eq!(
+        statuses,
+        ["200", "200"],
+        "pipelining works, so the count means something"
+    );
+
+    let post = "POST /student/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n";
+    for (what, headers, body, refused) in [
+        (
+            "Content-Length, then Transfer-Encoding",
+            "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n",
+            "0\r\n\r\n",
+            false,
+        ),
+        (
+            "Transfer-Encoding, then Content-Length",
+            "Transfer-Encoding: chunked\r\nContent-Length: 40\r\n",
+            "0\r\n\r\n",
+            false,
+        ),
+        (
+            "identity, chunked and a length",
+            "Transfer-Encoding: identity, chunked\r\nContent-Length: 3\r\n",
+            "0\r\n\r\n",
+            false,
+        ),
+        (
+            "two different lengths",
+            "Content-Length: 0\r\nContent-Length: 40\r\n",
+            "",
+            true,
+        ),
+        ("a list of lengths", "Content-Length: 0, 40\r\n", "", true),
+        ("a signed length", "Content-Length: +4\r\n", "abcd", true),
+        ("a negative length", "Content-Length: -1\r\n", "", true),
+        (
+            "an unknown coding",
+            "Transfer-Encoding: xchunked\r\n",
+            "0\r\n\r\n",
+            true,
+        ),
+        (
+            "chunked not last",
+            "Transfer-Encoding: chunked, identity\r\n",
+            "0\r\n\r\n",
+            true,
+        ),
+        (
+            "a space before the colon",
+            "Transfer-Encoding : chunked\r\n",
+            "0\r\n\r\n",
+            true,
+        ),
+        ("a folded header", "X-Note: a\r\n chunked\r\n", "", true),
+    ] {
+        let request = format!("{post}{headers}\r\n{body}{smuggled}");
+        let (statuses, closed) = raw_exchange(server.address, request.as_bytes());
+        assert_eq!(statuses.len(), 1, "{what}: one answer, got {statuses:?}");
+        assert!(
+            closed,
+            "{what}: the connection must close after an ambiguous message"
+        );
+        if refused {
+            assert_eq!(statuses, ["400"], "{what}");
+        }
+    }
+    // HTTP/1.0 has no chunked coding: a request that claims it is refused.
+    let (statuses, closed) = raw_exchange(
+        server.address,
+        format!("POST /student/login HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n{smuggled}").as_bytes(),
+    );
+    assert_eq!(
+        (statuses.as_slice(), closed),
+        (&["400".to_string()][..], true)
+    );
 }

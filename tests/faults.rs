@@ -5,10 +5,10 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Browser, TestEnv};
+use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Browser, ServerProcess, TestEnv};
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
 use rocket::tokio::io::copy_bidirectional;
@@ -205,51 +205,13 @@ async fn the_server_says_503_while_the_database_is_away_and_recovers_without_a_r
     assert!(back.elapsed() < Duration::from_secs(10));
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 /// SIGTERM (what systemd, Docker and Kubernetes send) lets requests already in flight finish:
 /// a request whose body is still arriving when the signal comes gets its whole answer, and the
 /// server then exits cleanly.
 #[test]
 fn sigterm_lets_requests_in_flight_finish() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tellwise"))
-        .arg("serve")
-        .env("TELLWISE_DATA_DIR", dir.path())
-        .env_remove("TELLWISE_DATABASE_URL")
-        .env("TELLWISE_PORT", port.to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawns");
-    let address: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let started = Instant::now();
-    let mut stream = loop {
-        if let Ok(stream) = TcpStream::connect(address) {
-            break stream;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    // Make sure it serves before sending anything that matters.
-    let mut probe = TcpStream::connect(address).expect("connect");
-    probe
-        .write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .expect("write");
-    let mut answer = String::new();
-    probe.read_to_string(&mut answer).expect("read");
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let mut server = ServerProcess::start();
+    let mut stream = TcpStream::connect(server.address).expect("connect");
 
     let body = "code=ABCDEF&name=Ana&secret=nothing+here+123";
     let (first, rest) = body.split_at(10);
@@ -262,7 +224,7 @@ fn sigterm_lets_requests_in_flight_finish() {
     stream.flush().expect("flush");
     std::thread::sleep(Duration::from_millis(300));
     let term = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(term.success());
@@ -282,7 +244,7 @@ fn sigterm_lets_requests_in_flight_finish() {
 
     let stopping = Instant::now();
     let status = loop {
-        if let Some(status) = server.try_wait().expect("wait") {
+        if let Some(status) = server.child.try_wait().expect("wait") {
             break status;
         }
         assert!(

@@ -8,6 +8,7 @@ use rocket::outcome::try_outcome;
 use rocket::request::{FromRequest, Outcome, Request};
 use sea_orm::EntityTrait;
 
+use super::limits::Cost;
 use super::tokens::{Audience, Claims};
 use super::{cookie_names, session_cookie};
 use crate::App;
@@ -66,6 +67,9 @@ async fn staff_from_token(
     match user::Entity::find_by_id(id).one(&app.db).await {
         Ok(Some(user)) if user.security_stamp == claims.stamp && !user.disabled => {
             req.local_cache(|| Actor(Some(user.id)));
+            if !within_action_limits(req, app, &format!("staff:{}", user.id)) {
+                return Outcome::Error((Status::TooManyRequests, ()));
+            }
             if audience == Audience::Staff {
                 renew_staff_session(req, app, &claims);
             }
@@ -77,6 +81,27 @@ async fn staff_from_token(
             Outcome::Error((Status::ServiceUnavailable, ()))
         }
     }
+}
+
+/// Whether this request fits its account's budget of writes and reports (see
+/// `limits::ActionLimits`). Counted once per request, however many guards ask.
+fn within_action_limits(req: &Request<'_>, app: &App, account: &str) -> bool {
+    struct Counted(bool);
+    let cost = Cost::of(req.method(), req.uri().path().as_str());
+    let Counted(allowed) = req.local_cache(|| Counted(app.action_limits.allow(account, cost)));
+    if !allowed {
+        tracing::warn!(account, ?cost, "action limit reached");
+        note_error(
+            req,
+            match cost {
+                Cost::Report => {
+                    "Too many reports and exports in a minute. Wait a minute and try again."
+                }
+                _ => "Too many changes in a minute. Wait a minute and try again.",
+            },
+        );
+    }
+    *allowed
 }
 
 /// Slides an active staff session forward: a new cookie that expires `staff_idle_minutes` from
@@ -203,6 +228,9 @@ impl<'r> FromRequest<'r> for StudentSession {
                 if student.security_stamp == claims.stamp && class.ended_at.is_none() =>
             {
                 req.local_cache(|| ClassLanguage(Language::parse(&class.language)));
+                if !within_action_limits(req, app, &format!("student:{}", student.id)) {
+                    return Outcome::Error((Status::TooManyRequests, ()));
+                }
                 Outcome::Success(StudentSession { student, class })
             }
             Ok(_) => Outcome::Error((Status::Unauthorized, ())),

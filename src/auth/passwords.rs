@@ -3,11 +3,70 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rocket::tokio::sync::Semaphore;
+
+use crate::error::{AppError, AppResult};
 
 pub const MIN_LENGTH: usize = 10;
 
-static HASHING: Semaphore = Semaphore::const_new(4);
+/// Each argon2 run takes 19 MiB and tens of milliseconds of a core: at most 4 run at once, and
+/// at most 64 more wait. Beyond that a burst (a script, a whole district at 9 a.m.) is refused
+/// at once with "try again" instead of queueing without bound.
+static HASHING: HashingQueue = HashingQueue::new(4, 64);
+
+pub struct HashingQueue {
+    running: Semaphore,
+    admitted: AtomicUsize,
+    max_admitted: usize,
+}
+
+/// Too many password checks are running or waiting: try again in a moment.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Busy;
+
+impl From<Busy> for AppError {
+    fn from(_: Busy) -> Self {
+        AppError::TooManyRequests(
+            "Too many sign-ins at once. Wait a few seconds and try again.".into(),
+        )
+    }
+}
+
+impl HashingQueue {
+    pub const fn new(at_once: usize, waiting: usize) -> Self {
+        Self {
+            running: Semaphore::const_new(at_once),
+            admitted: AtomicUsize::new(0),
+            max_admitted: at_once + waiting,
+        }
+    }
+
+    /// Runs `work` on a blocking thread once a slot is free, or refuses it when the queue is
+    /// full.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Busy> {
+        self.admitted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max_admitted).then_some(n + 1)
+            })
+            .map_err(|_| Busy)?;
+        struct Leave<'a>(&'a AtomicUsize);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let _leave = Leave(&self.admitted);
+        let _permit = self.running.acquire().await.map_err(|_| Busy)?;
+        rocket::tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| Busy)
+    }
+}
 
 /// Says what is wrong with a new password, if anything: too short, too long, or easy to guess
 /// (common passwords, keyboard runs, dates, or the person's own name or email, estimated by
@@ -84,20 +143,17 @@ pub fn verify_blocking(hash: &str, password: &str) -> bool {
         .is_ok()
 }
 
-pub async fn hash(password: String) -> Result<String, String> {
-    let _permit = HASHING.acquire().await.map_err(|e| e.to_string())?;
-    rocket::tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(|e| format!("password hashing task failed: {e}"))?
+pub async fn hash(password: String) -> AppResult<String> {
+    HASHING
+        .run(move || hash_blocking(&password))
+        .await?
+        .map_err(AppError::Internal)
 }
 
-pub async fn verify(hash: String, password: String) -> bool {
-    let Ok(_permit) = HASHING.acquire().await else {
-        return false;
-    };
-    rocket::tokio::task::spawn_blocking(move || verify_blocking(&hash, &password))
-        .await
-        .unwrap_or(false)
+pub async fn verify(hash: String, password: String) -> AppResult<bool> {
+    Ok(HASHING
+        .run(move || verify_blocking(&hash, &password))
+        .await?)
 }
 
 /// A hash of a random password, used to spend the same time on unknown accounts as on known
@@ -140,5 +196,34 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[rocket::async_test]
+    async fn a_full_queue_refuses_at_once_and_frees_up_afterwards() {
+        use std::sync::mpsc;
+        let queue = std::sync::Arc::new(HashingQueue::new(1, 1));
+        let (release, wait) = mpsc::channel::<()>();
+        let wait = std::sync::Arc::new(std::sync::Mutex::new(wait));
+        // One running (blocked until released), one waiting: the queue is full.
+        let mut admitted = Vec::new();
+        for _ in 0..2 {
+            let queue = queue.clone();
+            let wait = wait.clone();
+            admitted.push(rocket::tokio::spawn(async move {
+                queue
+                    .run(move || wait.lock().map(|w| w.recv().is_ok()).unwrap_or(false))
+                    .await
+            }));
+        }
+        while queue.admitted.load(Ordering::Acquire) < 2 {
+            rocket::tokio::task::yield_now().await;
+        }
+        assert_eq!(queue.run(|| true).await, Err(Busy), "a third is refused");
+        release.send(()).expect("release");
+        release.send(()).expect("release");
+        for job in admitted {
+            assert_eq!(job.await.expect("joined"), Ok(true));
+        }
+        assert_eq!(queue.run(|| 7).await, Ok(7), "room again once they finish");
     }
 }

@@ -164,9 +164,7 @@ async fn create_teacher(
     };
     // A password nobody knows, so that the account cannot be used before the link is, and a
     // sign-in attempt takes as long as for any other account.
-    let password_hash = passwords::hash(crate::domain::codes::random_hex(32))
-        .await
-        .map_err(AppError::internal)?;
+    let password_hash = passwords::hash(crate::domain::codes::random_hex(32)).await?;
     let user = staff::create(
         &app.db,
         NewStaff {

@@ -99,7 +99,7 @@ pub async fn check_credentials(
         || passwords::dummy_hash().to_string(),
         |u| u.password_hash.clone(),
     );
-    let valid = passwords::verify(hash, password.to_string()).await;
+    let valid = passwords::verify(hash, password.to_string()).await?;
     Ok(user.filter(|u| valid && !u.disabled))
 }
 
@@ -192,9 +192,7 @@ async fn setup(
     let email = parse_email(&form.email).map_err(AppError::BadRequest)?;
     passwords::check_strength(&form.password, &[&display_name, &email, &school_name])
         .map_err(AppError::BadRequest)?;
-    let password_hash = passwords::hash(form.password)
-        .await
-        .map_err(AppError::internal)?;
+    let password_hash = passwords::hash(form.password).await?;
     let school = match staff::first_school(&app.db).await? {
         Some(school) => school,
         None => staff::create_school(&app.db, &school_name).await?,
@@ -248,7 +246,7 @@ async fn change_password(
         )
         .for_staff(&staff)
     };
-    if !passwords::verify(staff.user.password_hash.clone(), form.current_password).await {
+    if !passwords::verify(staff.user.password_hash.clone(), form.current_password).await? {
         return Ok(page(Some("Your current password is not right."), false)
             .with_status(Status::BadRequest));
     }
@@ -258,9 +256,7 @@ async fn change_password(
     ) {
         return Ok(page(Some(&message), false).with_status(Status::BadRequest));
     }
-    let hash = passwords::hash(form.new_password)
-        .await
-        .map_err(AppError::internal)?;
+    let hash = passwords::hash(form.new_password).await?;
     let stamp = staff::set_password(&app.db, staff.user.id, hash).await?;
     audit::note(
         &app.db,
@@ -328,9 +324,7 @@ async fn reset(app: &State<App>, form: Checked<ResetForm>) -> AppResult<Either<R
             reset_form(&form.token, Some(&message)).with_status(Status::BadRequest),
         ));
     }
-    let hash = passwords::hash(form.password)
-        .await
-        .map_err(AppError::internal)?;
+    let hash = passwords::hash(form.password).await?;
     staff::set_password(&app.db, user.id, hash).await?;
     audit::note(
         &app.db,

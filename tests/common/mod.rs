@@ -700,3 +700,62 @@ impl Captured {
         String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
     }
 }
+
+/// The `tellwise` binary serving a fresh SQLite database on a free port of 127.0.0.1, for tests
+/// that need real sockets and signals. Killed when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub address: std::net::SocketAddr,
+    _data: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts the server and waits until `/health/live` answers.
+    pub fn start() -> Self {
+        use std::io::{Read, Write};
+        use std::time::{Duration, Instant};
+        let data = tempfile::tempdir().expect("tempdir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tellwise"))
+            .arg("serve")
+            .env("TELLWISE_DATA_DIR", data.path())
+            .env_remove("TELLWISE_DATABASE_URL")
+            .env("TELLWISE_PORT", port.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the server spawns");
+        let server = Self {
+            child,
+            address: ([127, 0, 0, 1], port).into(),
+            _data: data,
+        };
+        let started = Instant::now();
+        loop {
+            let mut answer = String::new();
+            let live = std::net::TcpStream::connect(server.address).and_then(|mut s| {
+                s.write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+                s.read_to_string(&mut answer)
+            });
+            if live.is_ok() && answer.starts_with("HTTP/1.1 200") {
+                return server;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -53,6 +53,10 @@ pub struct Settings {
     /// Reports and exports per staff account and minute, per app server.
     #[serde(default = "default_reports_per_minute")]
     pub reports_per_minute: u32,
+    /// During a key rotation, the secret key being replaced: tokens it signed stay valid until
+    /// they expire. Remove it once the longest session (a school day) has passed.
+    #[serde(default)]
+    pub previous_secret_key: Option<String>,
     #[serde(default)]
     pub public_url: Option<String>,
     /// Replaces the bundled curriculum (for curriculum authors).

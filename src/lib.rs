@@ -121,7 +121,7 @@ pub async fn setup(figment: Figment) -> Result<Rocket<Build>, String> {
     let app = App {
         db,
         curriculum,
-        keys: Keys::from_secret(&secret),
+        keys: Keys::rotating(&secret, settings.previous_secret_key.as_deref()),
         action_limits: auth::limits::ActionLimits::new(
             settings.writes_per_minute,
             settings.reports_per_minute,

@@ -986,3 +986,117 @@ fn v4_2_1_ambiguous_message_lengths_never_smuggle_a_second_request() {
         (&["400".to_string()][..], true)
     );
 }
+
+/// V11.2.2: the token key can be replaced without signing everyone out. During a rotation an
+/// app server with the new key and `previous_secret_key` accepts tokens the old key signed
+/// (named by their key id) and signs new ones with the new key; afterwards the old key's
+/// tokens are refused.
+#[rocket::async_test]
+async fn v11_2_2_a_key_rotation_keeps_tokens_until_the_old_key_is_retired() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let old_token = admin.api_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let old_secret: String = env.figment.extract_inner("secret_key").expect("secret");
+    let new_secret = tellwise::domain::codes::random_hex(32);
+    let server_with = |previous: Option<String>| {
+        let mut figment = env
+            .figment
+            .clone()
+            .merge(("secret_key", new_secret.clone()));
+        if let Some(previous) = previous {
+            figment = figment.merge(("previous_secret_key", previous));
+        }
+        async move {
+            let rocket = tellwise::setup(figment).await.expect("app starts");
+            Browser {
+                client: rocket::local::asynchronous::Client::tracked(rocket)
+                    .await
+                    .expect("valid rocket"),
+            }
+        }
+    };
+    let rotating = server_with(Some(old_secret)).await;
+    let (status, _) = rotating
+        .api("GET", "/api/v1/classes", Some(&old_token), None)
+        .await;
+    assert_eq!(
+        status,
+        Status::Ok,
+        "the old key's token during the rotation"
+    );
+    let new_token = rotating.api_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let key_id = |token: &str| {
+        jsonwebtoken::decode_header(token)
+            .expect("a JWT")
+            .kid
+            .expect("a key id")
+    };
+    assert_ne!(
+        key_id(&new_token),
+        key_id(&old_token),
+        "new tokens use the new key"
+    );
+
+    let retired = server_with(None).await;
+    let (status, _) = retired
+        .api("GET", "/api/v1/classes", Some(&old_token), None)
+        .await;
+    assert_eq!(status, Status::Unauthorized, "the old key is retired");
+    let (status, _) = retired
+        .api("GET", "/api/v1/classes", Some(&new_token), None)
+        .await;
+    assert_eq!(status, Status::Ok);
+}
+
+/// V11.2.2: a password hash made with older (weaker) argon2 parameters still signs in, and is
+/// replaced at that sign-in by one with today's parameters, without ending the session.
+#[rocket::async_test]
+async fn v11_2_2_older_password_hashes_are_upgraded_at_sign_in() {
+    use argon2::password_hash::PasswordHasher;
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let teacher = env.teacher(&admin, "Old Hash").await;
+    let id = user_id(&admin, "old.hash@school.test").await;
+    let db = &admin.app().db;
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(8192, 1, 1, None).expect("params"),
+    )
+    .hash_password(TEACHER_PASSWORD.as_bytes())
+    .expect("hash")
+    .to_string();
+    let row = tellwise::db::entities::user::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .expect("query")
+        .expect("teacher");
+    let stamp = row.security_stamp.clone();
+    let mut row: tellwise::db::entities::user::ActiveModel = row.into();
+    row.password_hash = sea_orm::Set(weak.clone());
+    sea_orm::ActiveModelTrait::update(row, db)
+        .await
+        .expect("stored");
+
+    let again = env.browser().await;
+    again
+        .sign_in("old.hash@school.test", TEACHER_PASSWORD)
+        .await;
+    let upgraded = tellwise::db::entities::user::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .expect("query")
+        .expect("teacher");
+    assert!(
+        upgraded
+            .password_hash
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        upgraded.password_hash
+    );
+    assert_eq!(upgraded.security_stamp, stamp, "sessions are not ended");
+    assert_eq!(teacher.get("/teacher").await.0, Status::Ok);
+    again
+        .sign_in("old.hash@school.test", TEACHER_PASSWORD)
+        .await;
+}

@@ -2,6 +2,7 @@
 //! async threads, with a bound on concurrent hashes so a burst of sign-ins cannot exhaust memory.
 
 use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -137,6 +138,25 @@ pub fn hash_blocking(password: &str) -> Result<String, String> {
         .map_err(|e| format!("password hashing failed: {e}"))
 }
 
+/// Whether a stored hash was made with other parameters than today's (an older argon2
+/// variant, version, memory, time or parallelism): it is replaced at the next sign-in, when
+/// the password is at hand, so raising the parameters reaches every account that is used.
+pub fn needs_rehash(hash: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return true;
+    };
+    let current = Argon2::default();
+    let params = current.params();
+    let same = parsed.algorithm == argon2::Algorithm::Argon2id.ident()
+        && parsed.version == Some(argon2::Version::V0x13 as u32)
+        && argon2::Params::try_from(&parsed).is_ok_and(|p| {
+            p.m_cost() == params.m_cost()
+                && p.t_cost() == params.t_cost()
+                && p.p_cost() == params.p_cost()
+        });
+    !same
+}
+
 pub fn verify_blocking(hash: &str, password: &str) -> bool {
     Argon2::default()
         .verify_password(password.as_bytes(), hash)
@@ -225,5 +245,35 @@ mod tests {
             assert_eq!(job.await.expect("joined"), Ok(true));
         }
         assert_eq!(queue.run(|| 7).await, Ok(7), "room again once they finish");
+    }
+
+    #[test]
+    fn only_hashes_with_other_parameters_need_rehashing() {
+        assert!(!needs_rehash(
+            &hash_blocking("granite lemon bicycle").expect("hash")
+        ));
+        let weaker = |algorithm, m, t| {
+            Argon2::new(
+                algorithm,
+                argon2::Version::V0x13,
+                argon2::Params::new(m, t, 1, None).expect("params"),
+            )
+            .hash_password(b"granite lemon bicycle")
+            .expect("hash")
+            .to_string()
+        };
+        let old = weaker(argon2::Algorithm::Argon2id, 8192, 1);
+        assert!(needs_rehash(&old));
+        assert!(
+            verify_blocking(&old, "granite lemon bicycle"),
+            "still verifies"
+        );
+        assert!(needs_rehash(&weaker(argon2::Algorithm::Argon2i, 19456, 2)));
+        assert!(!needs_rehash(&weaker(
+            argon2::Algorithm::Argon2id,
+            19456,
+            2
+        )));
+        assert!(needs_rehash("not a hash"));
     }
 }

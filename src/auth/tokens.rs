@@ -2,7 +2,9 @@
 //! never accepted where a staff token is expected, and each carries the subject's security
 //! stamp so that changing the stamp revokes every token issued before.
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -70,20 +72,55 @@ impl StaffLifetime {
     }
 }
 
-pub struct Keys {
+/// A signing key and its id, which every token it signs names in its `kid` header.
+struct SigningKey {
+    id: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
+}
+
+impl SigningKey {
+    fn derive(secret: &str) -> Self {
+        let derived = Sha256::digest(format!("tellwise-jwt-v1:{secret}").as_bytes());
+        // The id tells keys apart without revealing anything about them.
+        let fingerprint = Sha256::digest([b"tellwise-kid:".as_slice(), &derived].concat());
+        let id = fingerprint[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        Self {
+            id: format!("v1-{id}"),
+            encoding: EncodingKey::from_secret(&derived),
+            decoding: DecodingKey::from_secret(&derived),
+        }
+    }
+}
+
+/// The token keys: the current one signs, and during a rotation the previous one still
+/// verifies the tokens it signed, chosen by their `kid`, until they expire.
+pub struct Keys {
+    current: SigningKey,
+    previous: Option<SigningKey>,
 }
 
 impl Keys {
     /// Derived from the instance's secret key, so every app server sharing that key accepts
     /// the same tokens.
     pub fn from_secret(secret: &str) -> Self {
-        let derived = Sha256::digest(format!("tellwise-jwt-v1:{secret}").as_bytes());
+        Self::rotating(secret, None)
+    }
+
+    /// The current secret key and, while a rotation is under way, the one it replaces.
+    pub fn rotating(current: &str, previous: Option<&str>) -> Self {
         Self {
-            encoding: EncodingKey::from_secret(&derived),
-            decoding: DecodingKey::from_secret(&derived),
+            current: SigningKey::derive(current),
+            previous: previous.filter(|p| *p != current).map(SigningKey::derive),
         }
+    }
+
+    /// The id of the key that signs new tokens.
+    pub fn current_id(&self) -> &str {
+        &self.current.id
     }
 
     pub fn issue(&self, audience: Audience, subject: &str, stamp: &str) -> Result<String, String> {
@@ -119,7 +156,11 @@ impl Keys {
 
     /// Signs any claims with HS256 (tests use it to forge expired or stale tokens).
     pub fn sign(&self, claims: &Claims) -> Result<String, String> {
-        encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+        let header = Header {
+            kid: Some(self.current.id.clone()),
+            ..Header::new(Algorithm::HS256)
+        };
+        encode(&header, claims, &self.current.encoding)
             .map_err(|e| format!("cannot sign token: {e}"))
     }
 
@@ -129,7 +170,13 @@ impl Keys {
         validation.set_audience(&[audience.as_str()]);
         validation.set_required_spec_claims(&["exp", "aud", "sub"]);
         validation.leeway = 5;
-        decode::<Claims>(token, &self.decoding, &validation)
+        // Tokens from before key ids existed name none: the current key checks them.
+        let key = match decode_header(token).ok()?.kid {
+            None => &self.current,
+            Some(id) if id == self.current.id => &self.current,
+            Some(id) => self.previous.as_ref().filter(|p| p.id == id)?,
+        };
+        decode::<Claims>(token, &key.decoding, &validation)
             .ok()
             .map(|data| data.claims)
     }
@@ -164,5 +211,41 @@ mod tests {
             keys.verify(Audience::Staff, &format!("{header}.{body}."))
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_rotation_keeps_the_previous_keys_tokens_valid_by_their_key_id() {
+        let old = Keys::from_secret("old");
+        let token = old.issue(Audience::Api, "7", "s").expect("token");
+        let header = decode_header(&token).expect("header");
+        assert_eq!(header.kid.as_deref(), Some(old.current_id()));
+        let rotated = Keys::rotating("new", Some("old"));
+        assert_ne!(rotated.current_id(), old.current_id());
+        assert!(rotated.verify(Audience::Api, &token).is_some());
+        let fresh = rotated.issue(Audience::Api, "7", "s").expect("token");
+        assert_eq!(
+            decode_header(&fresh).expect("header").kid.as_deref(),
+            Some(rotated.current_id())
+        );
+        assert!(old.verify(Audience::Api, &fresh).is_none());
+        // Once the rotation is over, the old key's tokens are refused.
+        assert!(
+            Keys::from_secret("new")
+                .verify(Audience::Api, &token)
+                .is_none()
+        );
+        // A token that names the current key's id but was signed by another is refused.
+        let forged = Keys::rotating("attacker", None);
+        let claims = rotated.verify(Audience::Api, &fresh).expect("valid");
+        let forged_token = encode(
+            &Header {
+                kid: Some(rotated.current_id().to_string()),
+                ..Header::new(Algorithm::HS256)
+            },
+            &claims,
+            &forged.current.encoding,
+        )
+        .expect("signed");
+        assert!(rotated.verify(Audience::Api, &forged_token).is_none());
     }
 }

@@ -100,7 +100,18 @@ pub async fn check_credentials(
         |u| u.password_hash.clone(),
     );
     let valid = passwords::verify(hash, password.to_string()).await?;
-    Ok(user.filter(|u| valid && !u.disabled))
+    let user = user.filter(|u| valid && !u.disabled);
+    if let Some(user) = &user
+        && passwords::needs_rehash(&user.password_hash)
+    {
+        let upgraded = passwords::hash(password.to_string()).await?;
+        staff::upgrade_password_hash(&app.db, user.id, upgraded).await?;
+        tracing::info!(
+            user_id = user.id,
+            "password hash upgraded to the current parameters"
+        );
+    }
+    Ok(user)
 }
 
 #[post("/login", data = "<form>")]

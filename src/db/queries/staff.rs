@@ -176,6 +176,15 @@ pub async fn set_password(
     Ok(stamp)
 }
 
+/// The same password, hashed again with today's parameters: sessions stay valid.
+pub async fn upgrade_password_hash(
+    db: &impl ConnectionTrait,
+    id: i32,
+    password_hash: String,
+) -> AppResult<()> {
+    update(db, id, |m| m.password_hash = Set(password_hash)).await
+}
+
 pub async fn set_disabled(db: &impl ConnectionTrait, id: i32, disabled: bool) -> AppResult<()> {
     update(db, id, |m| {
         m.disabled = Set(disabled);

@@ -2,8 +2,8 @@
 //! is (facility: the share who answer it right) and how well it separates students who learned
 //! the module from those who did not (discrimination: facility among the top 27% of total scores
 //! minus facility among the bottom 27%), with the questions worth a second look flagged, as
-//! Moodle's quiz statistics do. Figures cover whole groups of the roll-up minimum in finishing
-//! order, and nothing is shown below it.
+//! Moodle's quiz statistics do. Figures cover each school's whole groups of the roll-up minimum
+//! in finishing order, and nothing is shown below it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,13 +51,7 @@ pub fn item_statistics(
     responses: &[ResponseRecord],
     min_group: usize,
 ) -> ItemStatistics {
-    let min_group = min_group.max(1);
-    let mut attempts: Vec<&FinishedAttempt> = finished
-        .iter()
-        .filter(|a| a.module_slug == module.slug)
-        .collect();
-    attempts.sort_by_key(|a| (a.finished_at, a.attempt_id));
-    attempts.truncate(attempts.len() / min_group * min_group);
+    let attempts = included_attempts(module, finished, min_group.max(1));
     let shown = !attempts.is_empty();
     let included: BTreeSet<i32> = attempts.iter().map(|a| a.attempt_id).collect();
     let correct: BTreeMap<(i32, &str), bool> = responses
@@ -132,6 +126,33 @@ pub fn item_statistics(
     }
 }
 
+/// Each school's first whole groups of the minimum, in finishing order, as the roll-ups count
+/// them. Taking whole groups per school, not across the schools in scope, keeps a report of one
+/// school and a report of all schools from differing by fewer students than the minimum.
+fn included_attempts<'a>(
+    module: &Module,
+    finished: &'a [FinishedAttempt],
+    min_group: usize,
+) -> Vec<&'a FinishedAttempt> {
+    let mut by_school: BTreeMap<i32, Vec<&FinishedAttempt>> = BTreeMap::new();
+    for attempt in finished.iter().filter(|a| a.module_slug == module.slug) {
+        by_school
+            .entry(attempt.school_id)
+            .or_default()
+            .push(attempt);
+    }
+    let mut included: Vec<&FinishedAttempt> = by_school
+        .into_values()
+        .flat_map(|mut school| {
+            school.sort_by_key(|a| (a.finished_at, a.attempt_id));
+            school.truncate(school.len() / min_group * min_group);
+            school
+        })
+        .collect();
+    included.sort_by_key(|a| (a.finished_at, a.attempt_id));
+    included
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +219,33 @@ mod tests {
         assert_eq!(q(2).flags, ["too hard", "does not discriminate"]);
         assert_eq!(q(4).discrimination, Some(100));
         assert!(q(4).flags.is_empty());
+    }
+
+    /// A school with 20 finishers and another with one who finished among them: the report
+    /// across both must not differ from the first school's own by that one student, or the
+    /// two reports side by side would show how they answered.
+    #[test]
+    fn a_small_school_cannot_be_read_from_the_difference_of_two_reports() {
+        let module = module();
+        let (mut attempts, responses) =
+            data(&module, 21, |i, q| i == 20 || (i + q as i32) % 3 == 0);
+        attempts[20].school_id = 2;
+        attempts[20].finished_at = attempts[5].finished_at;
+        let both = item_statistics(&module, &attempts, &responses, 10);
+        let first_school: Vec<FinishedAttempt> = attempts
+            .iter()
+            .filter(|a| a.school_id == 1)
+            .cloned()
+            .collect();
+        let alone = item_statistics(&module, &first_school, &responses, 10);
+        assert_eq!(both.students, 20);
+        let figures = |s: &ItemStatistics| {
+            s.items
+                .iter()
+                .map(|i| (i.facility, i.discrimination))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(figures(&both), figures(&alone));
     }
 
     #[test]

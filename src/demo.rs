@@ -1,6 +1,6 @@
 //! `tellwise seed-demo`: fills an empty database with a realistic district, for trying reports
 //! and for the benchmarks in `benches/`. At scale 1: 40 schools, 4,000 classes of 25 students
-//! (100,000 students), four modules assigned to each class, and about 5,000,000 answers spread
+//! (100,000 students), four of its tier's five modules assigned to each class (all 20 in use), and about 5,000,000 answers spread
 //! over a school year. Names are invented ("Student 12345"); nothing is real.
 //!
 //! Rows are written as multi-row INSERT statements in large transactions with ids chosen here,
@@ -185,11 +185,21 @@ pub async fn seed_demo(
 
     let tiers = Tier::ALL;
     let tier_of = |c: i64| tiers[c as usize % tiers.len()];
+    // Each class takes four of its tier's modules and leaves out a different one from one class
+    // of the tier to the next, so that every module of the curriculum has results.
     let modules_of = |c: i64| -> Vec<&crate::curriculum::Module> {
-        curriculum
+        let of_tier: Vec<_> = curriculum
             .modules()
             .into_iter()
             .filter(|m| m.tier == tier_of(c))
+            .collect();
+        let left_out = (c as usize / tiers.len()) % of_tier.len().max(1);
+        let spare = of_tier.len().saturating_sub(MODULES_PER_CLASS);
+        of_tier
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| spare == 0 || *i != left_out)
+            .map(|(_, m)| m)
             .take(MODULES_PER_CLASS)
             .collect()
     };

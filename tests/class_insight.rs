@@ -205,3 +205,111 @@ async fn names_in_csv_exports_never_become_spreadsheet_formulas() {
     assert!(firsts.contains(&"'-Kai"), "{csv}");
     assert!(firsts.contains(&"Mary-Jo"), "{csv}");
 }
+
+/// In the chat and feed simulations the report gives, for each red flag, the share of students
+/// who caught it and, for each harmless message, the share who flagged it anyway.
+#[rocket::async_test]
+async fn simulations_show_who_caught_each_red_flag_and_who_flagged_harmless_messages() {
+    use tellwise::curriculum::StepKind;
+    const SIMULATIONS: &str = "red-flags-in-private-messages";
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room 9", "6-8").await;
+    admin
+        .add_students(class_id, &["Ada", "Ben", "Cai", "Dee", "Eve"])
+        .await;
+    let assignment_id = admin.assign(class_id, SIMULATIONS).await;
+    let module = admin
+        .app()
+        .curriculum
+        .get(SIMULATIONS)
+        .expect("module")
+        .clone();
+    let (code, cards) = admin.login_cards(class_id).await;
+    // Three students flag every message; two flag exactly the red flags.
+    for (n, (name, secret)) in cards.iter().enumerate() {
+        let flag_everything = n < 3;
+        let student = env.browser().await;
+        student.student_sign_in(&code, name, secret).await;
+        let start = student
+            .post_form(&format!("/student/modules/{SIMULATIONS}/start"), &[])
+            .await;
+        let location = common::location(&start);
+        drop(start);
+        student
+            .answer_checks_before(SIMULATIONS, location, Answers::AllRight)
+            .await;
+        for (index, step) in module.steps.iter().enumerate() {
+            let everything: Vec<String> = match &step.kind {
+                StepKind::Chat(chat) => chat
+                    .messages
+                    .iter()
+                    .filter(|m| m.from_them)
+                    .map(|m| m.id.clone())
+                    .collect(),
+                StepKind::Feed(feed) => feed.posts.iter().map(|p| p.id.clone()).collect(),
+                _ => Vec::new(),
+            };
+            let fields = if flag_everything && !everything.is_empty() {
+                everything
+                    .into_iter()
+                    .map(|id| ("choice".to_string(), id))
+                    .collect()
+            } else {
+                common::answer_fields(step, Answers::AllRight)
+            };
+            let path = format!("/student/modules/{SIMULATIONS}/steps/{}", index + 1);
+            let response = student.post_form(&path, &common::as_refs(&fields)).await;
+            assert_eq!(response.status(), Status::SeeOther, "{path} saved");
+        }
+    }
+
+    let (status, html) = admin
+        .get(&format!(
+            "/teacher/classes/{class_id}/assignments/{assignment_id}"
+        ))
+        .await;
+    assert_eq!(status, Status::Ok);
+    let document = scraper::Html::parse_document(&html);
+    let rows = scraper::Selector::parse("#simulations ~ article tbody tr, article tbody tr")
+        .expect("selector");
+    let cell = scraper::Selector::parse("td").expect("selector");
+    let (mut red_flags, mut harmless) = (0, 0);
+    for row in document.select(&rows) {
+        let cells: Vec<String> = row
+            .select(&cell)
+            .map(|c| c.text().collect::<String>().trim().to_string())
+            .collect();
+        match cells.get(1).map(String::as_str) {
+            Some("Yes: caught by") => {
+                red_flags += 1;
+                assert!(cells[2].ends_with("100% (5)"), "{cells:?}");
+            }
+            Some("No: flagged anyway by") => {
+                harmless += 1;
+                assert!(cells[2].ends_with("60% (3)"), "{cells:?}");
+            }
+            _ => {}
+        }
+    }
+    let expected = |red: bool| {
+        module
+            .steps
+            .iter()
+            .map(|step| match &step.kind {
+                StepKind::Chat(chat) => chat
+                    .messages
+                    .iter()
+                    .filter(|m| m.from_them && m.red_flag == red)
+                    .count(),
+                StepKind::Feed(feed) => feed.posts.iter().filter(|p| p.red_flag == red).count(),
+                _ => 0,
+            })
+            .sum::<usize>()
+    };
+    assert_eq!((red_flags, harmless), (expected(true), expected(false)));
+    assert!(
+        red_flags > 0 && harmless > 0,
+        "both kinds are in the module"
+    );
+}

@@ -196,3 +196,89 @@ async fn opt_out_forms_say_what_to_fix() {
         .await;
     assert_eq!(missing.status(), Status::NotFound);
 }
+
+/// Six students finish; the report covers the first five. One of them is then opted out, and
+/// another deleted: neither time may the sixth student move into the figures, or comparing the
+/// report before and after would set one student's answers against another's.
+#[rocket::async_test]
+async fn removing_a_finished_student_never_moves_a_later_one_into_the_report() {
+    let env = TestEnv::new().await;
+    let teacher = env.admin().await;
+    let class_id = teacher.create_class("6R", "6-8").await;
+    let names = [
+        "Ana", "Ben", "Cy", "Di", "Ed", "Flo", "Gus", "Hal", "Ida", "Jo",
+    ];
+    teacher.add_students(class_id, &names).await;
+    let assignment_id = teacher.assign(class_id, MODULE).await;
+    let (code, cards) = teacher.login_cards(class_id).await;
+    let finish = |name: &'static str| {
+        let secret = cards
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.clone())
+            .expect("card");
+        let (env, code) = (&env, code.clone());
+        async move {
+            let student = env.browser().await;
+            student.student_sign_in(&code, name, &secret).await;
+            student.complete_module(MODULE, Answers::AllRight).await;
+        }
+    };
+    for name in &names[..6] {
+        finish(name).await;
+    }
+    let report_path = format!("/teacher/classes/{class_id}/assignments/{assignment_id}");
+    let covered = |html: &str| {
+        common::between(html, "These figures cover the first ", " students")
+            .map(|n| n.parse::<usize>().expect("a number"))
+            .unwrap_or(0)
+    };
+    let (_, report) = teacher.get(&report_path).await;
+    assert_eq!(covered(&report), 5, "the first five of six");
+
+    let db = &teacher.app().db;
+    let id_of = |name: &'static str| async move {
+        student::Entity::find()
+            .filter(student::Column::DisplayName.eq(name))
+            .one(db)
+            .await
+            .expect("query")
+            .expect("student")
+            .id
+    };
+    // Ben's family opts him out after he finished: his group of five is no longer shown, and
+    // Flo, the sixth, does not take his place.
+    let ben = id_of("Ben").await.to_string();
+    let recorded = teacher
+        .post_form(
+            &format!("/teacher/classes/{class_id}/opt-outs"),
+            &[("student", &ben), ("module", MODULE)],
+        )
+        .await;
+    assert_eq!(recorded.status(), Status::SeeOther);
+    drop(recorded);
+    let (_, report) = teacher.get(&report_path).await;
+    assert_eq!(covered(&report), 0, "nobody moves up into Ben's group");
+    assert!(report.contains("No figures yet: they appear once a whole group of 5"));
+    assert!(report.contains("stays out of the figures"));
+
+    // Four more finish: Flo with them makes a whole new group of five, shown on its own.
+    for name in &names[6..] {
+        finish(name).await;
+    }
+    let (_, report) = teacher.get(&report_path).await;
+    assert_eq!(covered(&report), 5, "the second group, Flo to Jo");
+
+    // Deleting Gus's records takes the second group out as well, and brings nobody back.
+    let gus = id_of("Gus").await;
+    let deleted = teacher
+        .post_form(
+            &format!("/teacher/classes/{class_id}/students/{gus}/delete"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(deleted.status(), Status::SeeOther);
+    drop(deleted);
+    let (_, report) = teacher.get(&report_path).await;
+    assert_eq!(covered(&report), 0);
+}

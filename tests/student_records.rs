@@ -192,7 +192,8 @@ async fn a_students_records_download_and_delete_without_a_trace() {
             "rollup_heads",
             "schools",
             "students",
-            "users"
+            "users",
+            "vacated_places"
         ],
         "a new table must be added to this scan"
     );

@@ -11,6 +11,7 @@ mod m20261125_000005_module_opt_outs;
 mod m20261125_000006_audit_events;
 mod m20261125_000007_retention;
 mod m20261126_000008_audit_append_only;
+mod m20261206_000009_vacated_places;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_audit_events::Migration),
             Box::new(m20261125_000007_retention::Migration),
             Box::new(m20261126_000008_audit_append_only::Migration),
+            Box::new(m20261206_000009_vacated_places::Migration),
         ]
     }
 }

@@ -4,7 +4,8 @@
 //! students finished: with a minimum of 5, nothing until 5 have finished, then the first 5 until
 //! 10 have, and so on. Two reports therefore differ by at least a whole group, so neither a
 //! total nor a before-and-after comparison can single out one student's answers, even though
-//! the teacher sees each student's status.
+//! the teacher sees each student's status. A student removed after finishing (a family opt-out,
+//! a deleted record) leaves a vacated place, so the groups after theirs do not move up.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -40,6 +41,9 @@ pub struct ModuleResults {
     pub min_group: usize,
     /// How many finished students the figures below cover (a multiple of `min_group`).
     pub included: usize,
+    /// Places of finished students whose results were removed since (opt-outs, deletions);
+    /// each keeps its group out of the figures.
+    pub vacated: usize,
     /// Mean first-attempt score of the included students, in percent; `None` when suppressed.
     pub average_score_percent: Option<u32>,
     pub score_suppressed: bool,
@@ -173,22 +177,45 @@ pub struct MessageResult {
 
 /// Computes the class's results; `responses` are the lesson's answers, `before` the answers to
 /// the knowledge checks before it, and `min_group` the configured minimum group size.
+/// The finished attempts the figures cover: whole groups of `min_group` in finishing order,
+/// where a removed attempt's vacated place still counts as a place and hides its group. So
+/// removing a student never brings a later finisher into figures already shown: the report
+/// loses that whole group instead, and a comparison of the report before and after covers at
+/// least `min_group` students.
+pub fn included_finishers<'a>(
+    attempts: &'a [AttemptSummary],
+    vacated: &[chrono::NaiveDateTime],
+    min_group: usize,
+) -> Vec<&'a AttemptSummary> {
+    let min_group = min_group.max(1);
+    // Places in finishing order; `None` is a vacated one. At the same second a vacated place
+    // comes first: its attempt finished before anyone still counted who finished then or later.
+    let mut places: Vec<(chrono::NaiveDateTime, Option<&AttemptSummary>)> = attempts
+        .iter()
+        .filter_map(|a| Some((a.finished_at?, Some(a))))
+        .chain(vacated.iter().map(|at| (*at, None)))
+        .collect();
+    places.sort_by_key(|(at, a)| (*at, a.map(|a| a.attempt_id)));
+    places
+        .chunks_exact(min_group)
+        .filter(|group| group.iter().all(|(_, a)| a.is_some()))
+        .flat_map(|group| group.iter().filter_map(|(_, a)| *a))
+        .collect()
+}
+
 pub fn module_results(
     module: &Module,
     roster: usize,
     attempts: &[AttemptSummary],
+    vacated: &[chrono::NaiveDateTime],
     responses: &[ResponseRecord],
     before: &[ResponseRecord],
     min_group: usize,
 ) -> ModuleResults {
     let min_group = min_group.max(1);
-    let mut finished: Vec<&AttemptSummary> = attempts
-        .iter()
-        .filter(|a| a.finished_at.is_some())
-        .collect();
-    finished.sort_by_key(|a| (a.finished_at, a.attempt_id));
-    let in_progress = attempts.len() - finished.len();
-    let included_attempts = &finished[..finished.len() / min_group * min_group];
+    let finished_count = attempts.iter().filter(|a| a.finished_at.is_some()).count();
+    let in_progress = attempts.len() - finished_count;
+    let included_attempts = included_finishers(attempts, vacated, min_group);
     let included: BTreeSet<i32> = included_attempts.iter().map(|a| a.attempt_id).collect();
 
     let scores: Vec<f64> = included_attempts
@@ -361,9 +388,10 @@ pub fn module_results(
 
     ModuleResults {
         roster,
-        finished: finished.len(),
+        finished: finished_count,
         in_progress,
         included: included.len(),
+        vacated: vacated.len(),
         not_started: roster.saturating_sub(attempts.len()),
         min_group,
         score_suppressed: average_score_percent.is_none(),
@@ -772,7 +800,7 @@ contact = "Teacher"
     #[test]
     fn figures_appear_at_the_minimum() {
         let (attempts, responses) = answers(5, 4);
-        let results = module_results(&module(), 7, &attempts, &responses, &[], 5);
+        let results = module_results(&module(), 7, &attempts, &[], &responses, &[], 5);
         assert_eq!(
             (results.finished, results.in_progress, results.not_started),
             (5, 0, 2)
@@ -787,7 +815,7 @@ contact = "Teacher"
     #[test]
     fn figures_below_the_minimum_are_hidden_everywhere() {
         let (attempts, responses) = answers(4, 4);
-        let results = module_results(&module(), 30, &attempts, &responses, &[], 5);
+        let results = module_results(&module(), 30, &attempts, &[], &responses, &[], 5);
         assert_eq!(results.average_score_percent, None);
         let q = &results.questions[0];
         assert!(q.suppressed);
@@ -826,7 +854,7 @@ contact = "Teacher"
             answer: ["true".into()].into(),
             correct: false,
         });
-        let results = module_results(&module(), 5, &attempts, &responses, &[], 5);
+        let results = module_results(&module(), 5, &attempts, &[], &responses, &[], 5);
         assert_eq!(results.questions[0].responses, Some(5));
     }
 
@@ -845,7 +873,7 @@ contact = "Teacher"
             answer: ["true".into()].into(),
             correct: false,
         });
-        let results = module_results(&module(), 8, &attempts, &responses, &[], 5);
+        let results = module_results(&module(), 8, &attempts, &[], &responses, &[], 5);
         assert_eq!(
             (results.finished, results.in_progress, results.included),
             (6, 1, 5)
@@ -871,7 +899,7 @@ contact = "Teacher"
                 .filter(|r| kept.contains(&r.attempt_id))
                 .cloned()
                 .collect();
-            let results = module_results(&module(), 30, &a, &r, &[], min);
+            let results = module_results(&module(), 30, &a, &[], &r, &[], min);
             let q = &results.questions[0];
             (
                 results.average_score_percent,
@@ -907,7 +935,7 @@ contact = "Teacher"
         let (attempts, _) = answers(6, 6);
         let before = check_answers(6, |_, step| step == "q2");
         let after = check_answers(6, |id, step| step != "q1" || id < 4);
-        let results = module_results(&module(), 6, &attempts, &after, &before, 5);
+        let results = module_results(&module(), 6, &attempts, &[], &after, &before, 5);
         let gain = &results.gain;
         assert!(!gain.suppressed);
         assert_eq!(gain.matched, Some(5), "the first whole group of five");
@@ -936,7 +964,7 @@ contact = "Teacher"
             .filter(|r| r.attempt_id != 2)
             .collect();
         let after = check_answers(5, |_, _| true);
-        let results = module_results(&module(), 5, &attempts, &after, &before, 5);
+        let results = module_results(&module(), 5, &attempts, &[], &after, &before, 5);
         assert!(results.gain.suppressed);
         assert_eq!(results.gain.matched, None);
         assert!(
@@ -951,7 +979,7 @@ contact = "Teacher"
     #[test]
     fn the_most_common_wrong_answer_and_score_bands_are_shown_with_the_figures() {
         let (attempts, responses) = answers(5, 2);
-        let results = module_results(&module(), 5, &attempts, &responses, &[], 5);
+        let results = module_results(&module(), 5, &attempts, &[], &responses, &[], 5);
         let wrong = results.questions[0]
             .most_common_wrong
             .as_ref()
@@ -969,7 +997,7 @@ contact = "Teacher"
         );
 
         let (attempts, responses) = answers(4, 2);
-        let results = module_results(&module(), 5, &attempts, &responses, &[], 5);
+        let results = module_results(&module(), 5, &attempts, &[], &responses, &[], 5);
         assert!(results.questions[0].most_common_wrong.is_none());
         assert!(results.score_bands.is_empty());
     }
@@ -1010,8 +1038,8 @@ contact = "Teacher"
                 let (attempts, responses) = attempts_and_answers(&rights);
                 let module = module();
                 let n = rights.len();
-                let before = module_results(&module, 50, &attempts[..n.saturating_sub(1)], &responses, &[], min_group);
-                let after = module_results(&module, 50, &attempts, &responses, &[], min_group);
+                let before = module_results(&module, 50, &attempts[..n.saturating_sub(1)], &[], &responses, &[], min_group);
+                let after = module_results(&module, 50, &attempts, &[], &responses, &[], min_group);
                 prop_assert!(after.included.is_multiple_of(min_group));
                 prop_assert!(after.included <= n && n - after.included < min_group);
                 if !n.is_multiple_of(min_group) {
@@ -1025,6 +1053,48 @@ contact = "Teacher"
                         prop_assert!(responses >= min_group);
                     }
                 }
+            }
+
+            /// Removing finished students (an opt-out, a deleted record) never brings anyone into
+            /// the figures who was not in them before, and takes out whole groups: the report
+            /// before and after differ by at least `min_group` students or not at all, now and
+            /// as more students finish later.
+            #[test]
+            fn removing_a_finisher_never_moves_another_into_the_figures(
+                finishers in 0usize..40,
+                removed in prop::collection::btree_set(0usize..40, 1..4),
+                later in 0usize..12,
+                min_group in 1usize..10,
+            ) {
+                let rights: Vec<bool> = (0..finishers + later).map(|i| i % 3 != 0).collect();
+                let (all, _) = attempts_and_answers(&rights);
+                let removed: BTreeSet<usize> = removed.into_iter().filter(|r| *r < finishers).collect();
+                let vacated: Vec<chrono::NaiveDateTime> = removed
+                    .iter()
+                    .filter_map(|r| all[*r].finished_at)
+                    .collect();
+                let kept: Vec<AttemptSummary> = all
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !removed.contains(i))
+                    .map(|(_, a)| AttemptSummary { attempt_id: a.attempt_id, finished_at: a.finished_at, score: a.score })
+                    .collect();
+                let ids = |list: Vec<&AttemptSummary>| list.iter().map(|a| a.attempt_id).collect::<BTreeSet<i32>>();
+                let before = ids(included_finishers(&all[..finishers], &[], min_group));
+                let now_kept: Vec<AttemptSummary> = kept
+                    .iter()
+                    .filter(|a| (a.attempt_id as usize) < finishers)
+                    .map(|a| AttemptSummary { attempt_id: a.attempt_id, finished_at: a.finished_at, score: a.score })
+                    .collect();
+                let after = ids(included_finishers(&now_kept, &vacated, min_group));
+                prop_assert!(after.is_subset(&before), "{:?} not within {:?}", after, before);
+                let gone = before.len() - after.len();
+                prop_assert!(gone == 0 || gone >= min_group);
+                prop_assert!(after.len().is_multiple_of(min_group));
+                // Later finishers join only in whole groups of their own.
+                let eventually = ids(included_finishers(&kept, &vacated, min_group));
+                prop_assert!(after.is_subset(&eventually));
+                prop_assert!((eventually.len() - after.len()).is_multiple_of(min_group));
             }
         }
     }

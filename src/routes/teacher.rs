@@ -728,6 +728,7 @@ pub(super) async fn assignment_report<'a>(
     let attempt_ids: Vec<i32> = attempts.iter().map(|a| a.id).collect();
     let records = progress::answer_records(&app.db, &attempt_ids, progress::PHASE_MAIN).await?;
     let before = progress::answer_records(&app.db, &attempt_ids, progress::PHASE_PRE).await?;
+    let vacated = progress::vacated_places(&app.db, assignment.id).await?;
     let summaries: Vec<AttemptSummary> = attempts
         .iter()
         .map(|a| AttemptSummary {
@@ -740,6 +741,7 @@ pub(super) async fn assignment_report<'a>(
         module,
         roster_for(&students, &opt_outs, &module.slug),
         &summaries,
+        &vacated,
         &records,
         &before,
         app.settings.min_group_size as usize,

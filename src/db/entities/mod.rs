@@ -15,3 +15,4 @@ pub mod rollup_head;
 pub mod school;
 pub mod student;
 pub mod user;
+pub mod vacated_place;

@@ -6,7 +6,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
-use super::{conflict_or, ledger, now, records};
+use super::{conflict_or, ledger, now, progress, records};
 use crate::db::entities::{assignment, attempt, class, opt_out, student};
 use crate::error::{AppError, AppResult};
 
@@ -100,6 +100,7 @@ pub async fn record(
         .all(&txn)
         .await?;
     let finished = attempts.iter().any(|a| a.finished_at.is_some());
+    progress::vacate_places(&txn, &attempts).await?;
     // Answers go with their attempt (the foreign key cascades).
     attempt::Entity::delete_many()
         .filter(attempt::Column::Id.is_in(attempts.iter().map(|a| a.id)))

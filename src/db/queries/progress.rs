@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::{is_unique_violation, ledger, now};
 use crate::curriculum::Module;
-use crate::db::entities::{assignment, attempt, class, response};
+use crate::db::entities::{assignment, attempt, class, response, vacated_place};
 use crate::domain::results::ResponseRecord;
 use crate::domain::rollup::RunningSums;
 use crate::error::{AppError, AppResult};
@@ -37,6 +37,42 @@ pub async fn attempts_for_assignment(
 ) -> AppResult<Vec<attempt::Model>> {
     Ok(attempt::Entity::find()
         .filter(attempt::Column::AssignmentId.eq(assignment_id))
+        .all(db)
+        .await?)
+}
+
+/// Keeps the places of finished attempts about to be removed (an opt-out, a deleted student) in
+/// their assignments' finishing order, so that the class report's groups do not shift.
+pub async fn vacate_places(
+    db: &impl ConnectionTrait,
+    attempts: &[attempt::Model],
+) -> AppResult<()> {
+    let places: Vec<vacated_place::ActiveModel> = attempts
+        .iter()
+        .filter_map(|a| {
+            Some(vacated_place::ActiveModel {
+                assignment_id: Set(a.assignment_id),
+                finished_at: Set(a.finished_at?),
+                ..Default::default()
+            })
+        })
+        .collect();
+    if !places.is_empty() {
+        vacated_place::Entity::insert_many(places).exec(db).await?;
+    }
+    Ok(())
+}
+
+/// When removed finished attempts had finished, for one assignment.
+pub async fn vacated_places(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+) -> AppResult<Vec<chrono::NaiveDateTime>> {
+    Ok(vacated_place::Entity::find()
+        .select_only()
+        .column(vacated_place::Column::FinishedAt)
+        .filter(vacated_place::Column::AssignmentId.eq(assignment_id))
+        .into_tuple()
         .all(db)
         .await?)
 }

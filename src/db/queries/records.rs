@@ -8,7 +8,7 @@ use sea_orm::{
     QueryOrder, TransactionTrait,
 };
 
-use super::ledger;
+use super::{ledger, progress};
 use crate::db::entities::{attempt, class, opt_out, response, student};
 use crate::error::{AppError, AppResult};
 
@@ -69,14 +69,13 @@ pub async fn delete_student(
     student: student::Model,
 ) -> AppResult<()> {
     let txn = db.begin().await?;
-    let finished_modules: BTreeSet<String> = attempt::Entity::find()
+    let finished = attempt::Entity::find()
         .filter(attempt::Column::StudentId.eq(student.id))
         .filter(attempt::Column::FinishedAt.is_not_null())
         .all(&txn)
-        .await?
-        .into_iter()
-        .map(|a| a.module_slug)
-        .collect();
+        .await?;
+    progress::vacate_places(&txn, &finished).await?;
+    let finished_modules: BTreeSet<String> = finished.into_iter().map(|a| a.module_slug).collect();
     student.delete(&txn).await?;
     for module_slug in &finished_modules {
         ledger::rebuild_group(&txn, class.school_id, module_slug).await?;

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use super::audit;
-use crate::db::entities::{attempt, class, student};
+use crate::db::entities::{assignment, attempt, class, student, vacated_place};
 use crate::domain::retention;
 use crate::error::{AppError, AppResult};
 
@@ -175,6 +175,17 @@ pub async fn purge_class(
         .exec(&txn)
         .await?
         .rows_affected;
+    let assignments: Vec<i32> = assignment::Entity::find()
+        .select_only()
+        .column(assignment::Column::Id)
+        .filter(assignment::Column::ClassId.eq(class_id))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    vacated_place::Entity::delete_many()
+        .filter(vacated_place::Column::AssignmentId.is_in(assignments))
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     Ok(Some(Purged {
         class_id,

@@ -145,6 +145,15 @@ async fn the_dashboard_shows_each_students_status_and_what_is_overdue() {
     let (status, html) = admin.get(&format!("/teacher/classes/{class_id}")).await;
     assert_eq!(status, Status::Ok);
     assert!(html.contains("1 finished, 0 in progress, 1 not started · <span class=\"status-overdue\">1 overdue</span>"), "{html}");
+    // The progress bar is drawn in three parts: finished, in progress, not started.
+    assert!(
+        html.contains("<rect width=\"50\" height=\"4\" class=\"finished\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<rect x=\"50\" width=\"0\" height=\"4\" class=\"started\">"),
+        "{html}"
+    );
     let row = |name: &str| {
         common::between(&html, &format!("<th scope=\"row\">{name}</th>"), "</tr>").expect("a row")
     };

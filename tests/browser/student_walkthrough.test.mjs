@@ -623,6 +623,22 @@ test('admin sees the class page, the login cards and the results', async () => {
     assert.ok(await page.getByRole('heading', { name: 'What the class learned' }).count());
     await audit('teacher results', page);
 
+    // A student's records page, where a family's records request is answered.
+    await visit(page, `${classPath}/students/${seed.student.id}`);
+    assert.ok(await page.getByRole('heading', { level: 1, name: STUDENT_NAME }).count(), 'no records page for the student');
+    await audit('teacher student records', page);
+
+    // A report before anyone has finished: every figure is held back and the page says why.
+    const empty = await api('POST', '/api/v1/classes', { token: seed.token, body: { name: 'Room Not Yet', tier: '3-5' }, expect: [201] });
+    await api('POST', `/api/v1/classes/${empty.json.data.id}/assignments`, { token: seed.token, body: { module: MODULE }, expect: [201] });
+    const emptyAssignments = (await api('GET', `/api/v1/classes/${empty.json.data.id}/assignments`, { token: seed.token })).json.data;
+    await visit(page, `/teacher/classes/${empty.json.data.id}/assignments/${emptyAssignments[0].id}`);
+    assert.ok(await page.getByText('Figures appear once').count(), 'the empty report does not say when figures appear');
+    assert.equal(await page.locator('svg[role=img] title').count(), 0, 'an empty report draws a chart');
+    await audit('teacher results (not enough yet)', page);
+    await visit(page, `/teacher/classes/${empty.json.data.id}`);
+    await audit('teacher class page (nobody started)', page);
+
     await visit(page, `${classPath}/summary`);
     assert.ok(await page.getByRole('heading', { level: 1, name: `${CLASS_NAME}: class summary` }).count());
     await audit('teacher class summary', page);
@@ -687,7 +703,7 @@ async function studentSignIn(page, code, name, secret, what) {
 
 /** "1 finished, 0 in progress, 2 not started" on an assignment card, as numbers. */
 async function assignmentProgress(page, assignmentId) {
-  const text = await page.locator(`label[for="progress-${assignmentId}"]`).innerText();
+  const text = await page.locator(`#progress-${assignmentId}`).innerText();
   const m = text.match(/(\d+) finished, (\d+) in progress, (\d+) not started/);
   assert.ok(m, `assignment ${assignmentId}: no progress label (got "${text}")`);
   return { finished: Number(m[1]), inProgress: Number(m[2]), notStarted: Number(m[3]) };
@@ -1059,6 +1075,9 @@ test('accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violations', async (
     'teacher class page',
     'teacher login cards',
     'teacher results',
+    'teacher student records',
+    'teacher results (not enough yet)',
+    'teacher class page (nobody started)',
     'teacher class page (family opt-out listed)',
     'student lessons list (family opt-out)',
     'student alternative activity',

@@ -428,7 +428,7 @@ async fn ledger_rows(app: &tellwise::App) -> Vec<String> {
         .into_iter()
         .map(|e| {
             format!(
-                "entry {} {} #{} at {} scored {} sum {:.9} matched {} checks {}/{}/{}",
+                "entry {} {} #{} at {} scored {} sum {:.9} matched {} checks {}/{}/{} vacated {}",
                 e.school_id,
                 e.module_slug,
                 e.seq,
@@ -438,7 +438,8 @@ async fn ledger_rows(app: &tellwise::App) -> Vec<String> {
                 e.matched,
                 e.check_total,
                 e.check_before,
-                e.check_after
+                e.check_after,
+                e.vacated
             )
         })
         .collect();
@@ -450,7 +451,7 @@ async fn ledger_rows(app: &tellwise::App) -> Vec<String> {
             .into_iter()
             .map(|h| {
                 format!(
-                    "head {} {} finished {} scored {} sum {:.9} matched {} checks {}/{}/{}",
+                    "head {} {} finished {} scored {} sum {:.9} matched {} checks {}/{}/{} vacated {}",
                     h.school_id,
                     h.module_slug,
                     h.finished,
@@ -459,7 +460,8 @@ async fn ledger_rows(app: &tellwise::App) -> Vec<String> {
                     h.matched,
                     h.check_total,
                     h.check_before,
-                    h.check_after
+                    h.check_after,
+                    h.vacated
                 )
             }),
     );
@@ -469,7 +471,7 @@ async fn ledger_rows(app: &tellwise::App) -> Vec<String> {
 
 /// Finishing adds each attempt to the roll-up sums as it happens; the sums are exactly what a
 /// rebuild from the attempts writes, and unassigning and assigning again take the class's
-/// attempts out of the roll-up and back.
+/// attempts out of the roll-up (keeping their places) and back.
 #[rocket::async_test]
 async fn finishing_keeps_the_rollup_sums_a_rebuild_would_write() {
     let env = TestEnv::new().await;
@@ -540,8 +542,12 @@ async fn finishing_keeps_the_rollup_sums_a_rebuild_would_write() {
         .await;
     assert_eq!(response.status(), Status::SeeOther);
     drop(response);
-    assert!(
-        figures(app).await.is_empty(),
+    // Unassigned attempts count for nothing; their places stay, so nobody moves up.
+    let unassigned = figures(app).await;
+    let group = &unassigned[&(school, MODULE.to_string())];
+    assert_eq!(
+        (group.finished, group.included, group.scored, group.matched),
+        (0, 0, 0, 0),
         "unassigned attempts leave the roll-up"
     );
     teacher.assign(class_id, MODULE).await;
@@ -684,4 +690,110 @@ async fn school_administrators_manage_partner_access_for_their_own_school() {
     assert_eq!(response.status(), Status::SeeOther);
     drop(response);
     assert!(grants().await.is_empty());
+}
+
+/// Removing a finished student (a family opt-out) leaves a vacated place in the school's
+/// finishing order: the whole group of the minimum that held it leaves the roll-up, and no later
+/// finisher moves into figures already shown. A rebuild of the ledger keeps the place.
+#[rocket::async_test]
+async fn a_removed_finisher_takes_their_whole_group_out_of_the_rollup() {
+    let env = TestEnv::with(|f| f.merge(("rollup_min_group_size", 2))).await;
+    let admin = env.admin().await;
+    let class_id = class_with(&env, &admin, "Room V", 4, 3).await;
+    // (finished, students in figures) of the school's row for the module.
+    let figures = || async {
+        let (status, csv) = admin.get("/reports.csv?period=all").await;
+        assert_eq!(status, Status::Ok);
+        let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes())
+            .records()
+            .collect::<Result<_, _>>()
+            .expect("valid CSV");
+        let row = rows
+            .iter()
+            .find(|r| &r[0] == "Lincoln Middle")
+            .unwrap_or_else(|| panic!("a row for the school: {csv}"));
+        (row[5].to_string(), row[8].to_string())
+    };
+    assert_eq!(
+        figures().await,
+        ("3".into(), "2".into()),
+        "students 1 and 2"
+    );
+
+    let first = tellwise::db::entities::student::Entity::find()
+        .filter(tellwise::db::entities::student::Column::DisplayName.eq("Room V student 1"))
+        .one(&admin.app().db)
+        .await
+        .expect("query")
+        .expect("student")
+        .id
+        .to_string();
+    let recorded = admin
+        .post_form(
+            &format!("/teacher/classes/{class_id}/opt-outs"),
+            &[("student", &first), ("module", MODULE)],
+        )
+        .await;
+    assert_eq!(recorded.status(), Status::SeeOther);
+    drop(recorded);
+    assert_eq!(
+        figures().await,
+        ("2".into(), "0".into()),
+        "student 3 does not take student 1's place beside student 2"
+    );
+
+    let (code, cards) = admin.login_cards(class_id).await;
+    let (name, secret) = cards
+        .iter()
+        .find(|(n, _)| n == "Room V student 4")
+        .expect("card");
+    let fourth = env.browser().await;
+    fourth.student_sign_in(&code, name, secret).await;
+    fourth
+        .complete_module_with(MODULE, Answers::AllWrong, Answers::AllRight)
+        .await;
+    assert_eq!(
+        figures().await,
+        ("3".into(), "2".into()),
+        "students 3 and 4, a whole new group"
+    );
+    let before = ledger_rows(admin.app()).await;
+    tellwise::db::rebuild_rollups(&admin.app().db)
+        .await
+        .expect("rebuilt");
+    assert_eq!(
+        ledger_rows(admin.app()).await,
+        before,
+        "a rebuild keeps the place"
+    );
+    assert_eq!(figures().await, ("3".into(), "2".into()));
+
+    // When the class's student data goes after the retention period, the place goes to the
+    // archive with the finished attempts: a rebuild from the archive counts the same groups.
+    let db = &admin.app().db;
+    let school_id = tellwise::db::entities::class::Entity::find_by_id(class_id)
+        .one(db)
+        .await
+        .expect("query")
+        .expect("class")
+        .school_id;
+    let group = || async {
+        let figures = tellwise::db::queries::reports::group_figures(db, &[school_id], None, 2)
+            .await
+            .expect("figures");
+        let group = &figures[&(school_id, MODULE.to_string())];
+        (group.finished, group.included)
+    };
+    assert_eq!(group().await, (3, 2));
+    tellwise::db::queries::retention::purge_class(db, class_id, chrono::Utc::now().naive_utc())
+        .await
+        .expect("purged")
+        .expect("the class was not purged before");
+    tellwise::db::rebuild_rollups(db).await.expect("rebuilt");
+    assert_eq!(
+        ledger_rows(admin.app()).await,
+        before,
+        "the archive keeps the place"
+    );
+    assert_eq!(group().await, (3, 2));
 }

@@ -215,6 +215,9 @@ pub struct RunningSums {
     pub check_total: i64,
     pub check_before: i64,
     pub check_after: i64,
+    /// Places kept for removed attempts (opt-outs, deleted students, unassigned modules): they
+    /// count nothing, and a group of the minimum that holds one is left out of the figures.
+    pub vacated: i64,
 }
 
 impl RunningSums {
@@ -242,6 +245,7 @@ impl RunningSums {
             check_total: self.check_total + other.check_total,
             check_before: self.check_before + other.check_before,
             check_after: self.check_after + other.check_after,
+            vacated: self.vacated + other.vacated,
         }
     }
 
@@ -253,8 +257,23 @@ impl RunningSums {
             check_total: self.check_total - earlier.check_total,
             check_before: self.check_before - earlier.check_before,
             check_after: self.check_after - earlier.check_after,
+            vacated: self.vacated - earlier.vacated,
         }
     }
+}
+
+/// The sums of a run's whole groups that hold no vacated place, and how many such groups there
+/// are, from the running sums at every group boundary: the position before the run, then every
+/// `min_group` positions. Leaving out a whole group when one of its students is removed keeps
+/// any two reports, before and after, from differing by fewer students than the minimum.
+pub fn sums_of_whole_groups(boundaries: &[RunningSums]) -> (RunningSums, usize) {
+    boundaries
+        .windows(2)
+        .map(|pair| pair[1].minus(pair[0]))
+        .filter(|group| group.vacated == 0)
+        .fold((RunningSums::default(), 0), |(sums, kept), group| {
+            (sums.plus(group), kept + 1)
+        })
 }
 
 /// Which of a group's finished attempts a report counts: of the run at positions
@@ -567,6 +586,28 @@ mod tests {
             figures,
             min_group,
         }
+    }
+
+    #[test]
+    fn a_group_with_a_vacated_place_is_left_out_whole() {
+        let attempt = RunningSums::of_attempt((1, 1), Some((4, 1, 3)));
+        let vacated = RunningSums {
+            vacated: 1,
+            ..RunningSums::default()
+        };
+        // Groups of two: [attempt, vacated], [attempt, attempt], [attempt, attempt].
+        let places = [attempt, vacated, attempt, attempt, attempt, attempt];
+        let boundaries: Vec<RunningSums> = std::iter::once(RunningSums::default())
+            .chain(places.iter().scan(RunningSums::default(), |sums, p| {
+                *sums = sums.plus(*p);
+                Some(*sums)
+            }))
+            .step_by(2)
+            .collect();
+        let (sums, kept) = sums_of_whole_groups(&boundaries);
+        assert_eq!(kept, 2);
+        assert_eq!((sums.scored, sums.matched, sums.check_after), (4, 4, 12));
+        assert_eq!(sums.vacated, 0);
     }
 
     proptest! {

@@ -15,6 +15,8 @@ pub struct Model {
     pub check_total: Option<i32>,
     pub check_before_correct: Option<i32>,
     pub check_after_correct: Option<i32>,
+    /// A place kept for an attempt removed before the class's data was, counting for nothing.
+    pub vacated: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,8 @@ pub struct Model {
     pub check_total: i32,
     pub check_before: i32,
     pub check_after: i32,
+    /// Places of removed attempts (opt-outs, deleted students, unassigned modules) so far.
+    pub vacated: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

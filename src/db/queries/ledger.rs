@@ -1,7 +1,9 @@
 //! The roll-up ledger (`rollup_heads`, `rollup_entries`): running sums of finished attempts per
 //! (school, module) in finishing order. Finishing an attempt appends one entry in the same
 //! transaction; anything that changes which attempts count after the fact (an assignment removed
-//! or restored, an attempt deleted) rebuilds the groups it touches from the attempts.
+//! or restored, an attempt deleted) rebuilds the groups it touches from the attempts. A removed
+//! attempt keeps its place as a vacated one (counted in `vacated`, adding nothing else), so the
+//! later entries keep their positions and the whole groups a report counts never shift.
 
 use chrono::NaiveDateTime;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -55,6 +57,7 @@ pub async fn append(
         check_total: Set(head.check_total),
         check_before: Set(head.check_before),
         check_after: Set(head.check_after),
+        vacated: Set(head.vacated),
     }
     .insert(db)
     .await?;
@@ -201,39 +204,48 @@ pub async fn rebuild(db: &impl ConnectionTrait, groups: Groups<'_>) -> AppResult
         DatabaseBackend::Postgres => "DOUBLE PRECISION",
         _ => "REAL",
     };
-    // Archived attempts (of classes whose student data is gone) count as they did before.
-    let order = "PARTITION BY x.school_id, x.module_slug ORDER BY x.finished_at, x.live, x.id";
+    // Archived attempts (of classes whose student data is gone) count as they did before. Places
+    // of removed attempts stay in the order, counting nothing but `vacated`: attempts of an
+    // unassigned module, and the vacated places of opted-out or deleted students.
+    let order = "PARTITION BY x.school_id, x.module_slug ORDER BY x.finished_at, x.source, x.id";
     // MariaDB refuses a frame on ROW_NUMBER, so the position has its own window.
     let position = format!("ROW_NUMBER() OVER ({order})");
     let window = format!("OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)");
     let sql = format!(
         "INSERT INTO rollup_entries \
-           (school_id, module_slug, seq, finished_at, scored, score_sum, matched, check_total, check_before, check_after) \
+           (school_id, module_slug, seq, finished_at, scored, score_sum, matched, check_total, check_before, check_after, vacated) \
          SELECT x.school_id, x.module_slug, {position}, x.finished_at, \
-           SUM(CASE WHEN x.score_total > 0 THEN 1 ELSE 0 END) {window}, \
-           SUM(CASE WHEN x.score_total > 0 THEN CAST(x.score_correct AS {real}) / x.score_total ELSE 0 END) {window}, \
-           SUM(CASE WHEN x.check_total IS NOT NULL THEN 1 ELSE 0 END) {window}, \
-           SUM(COALESCE(x.check_total, 0)) {window}, \
-           SUM(CASE WHEN x.check_total IS NOT NULL THEN x.check_before_correct ELSE 0 END) {window}, \
-           SUM(CASE WHEN x.check_total IS NOT NULL THEN x.check_after_correct ELSE 0 END) {window} \
+           SUM(CASE WHEN x.vacant = 0 AND x.score_total > 0 THEN 1 ELSE 0 END) {window}, \
+           SUM(CASE WHEN x.vacant = 0 AND x.score_total > 0 THEN CAST(x.score_correct AS {real}) / x.score_total ELSE 0 END) {window}, \
+           SUM(CASE WHEN x.vacant = 0 AND x.check_total IS NOT NULL THEN 1 ELSE 0 END) {window}, \
+           SUM(CASE WHEN x.vacant = 0 THEN COALESCE(x.check_total, 0) ELSE 0 END) {window}, \
+           SUM(CASE WHEN x.vacant = 0 AND x.check_total IS NOT NULL THEN x.check_before_correct ELSE 0 END) {window}, \
+           SUM(CASE WHEN x.vacant = 0 AND x.check_total IS NOT NULL THEN x.check_after_correct ELSE 0 END) {window}, \
+           SUM(x.vacant) {window} \
          FROM ( \
-           SELECT r.school_id, r.module_slug, 0 AS live, r.id, r.finished_at, r.score_correct, \
-             r.score_total, r.check_total, r.check_before_correct, r.check_after_correct \
+           SELECT r.school_id, r.module_slug, 0 AS source, r.id, r.finished_at, r.score_correct, \
+             r.score_total, r.check_total, r.check_before_correct, r.check_after_correct, \
+             CASE WHEN r.vacated THEN 1 ELSE 0 END AS vacant \
            FROM rollup_archive r \
            UNION ALL \
-           SELECT c.school_id, a.module_slug, 1 AS live, t.id, t.finished_at, t.score_correct, \
-             t.score_total, t.check_total, t.check_before_correct, t.check_after_correct \
+           SELECT c.school_id, a.module_slug, 1 AS source, v.id, v.finished_at, 0, 0, NULL, NULL, NULL, \
+             1 AS vacant \
+           FROM vacated_places v JOIN assignments a ON a.id = v.assignment_id JOIN classes c ON c.id = a.class_id \
+           UNION ALL \
+           SELECT c.school_id, a.module_slug, 2 AS source, t.id, t.finished_at, t.score_correct, \
+             t.score_total, t.check_total, t.check_before_correct, t.check_after_correct, \
+             CASE WHEN a.removed_at IS NULL THEN 0 ELSE 1 END AS vacant \
            FROM attempts t JOIN assignments a ON a.id = t.assignment_id JOIN classes c ON c.id = a.class_id \
-           WHERE t.finished_at IS NOT NULL AND t.score_total IS NOT NULL AND a.removed_at IS NULL \
+           WHERE t.finished_at IS NOT NULL AND t.score_total IS NOT NULL \
          ) x {scope}",
         scope = where_scope("WHERE"),
     );
     db.execute_raw(run(sql)).await?;
     let sql = format!(
         "INSERT INTO rollup_heads \
-           (school_id, module_slug, finished, last_finished_at, scored, score_sum, matched, check_total, check_before, check_after) \
+           (school_id, module_slug, finished, last_finished_at, scored, score_sum, matched, check_total, check_before, check_after, vacated) \
          SELECT x.school_id, x.module_slug, x.seq, x.finished_at, x.scored, x.score_sum, x.matched, \
-           x.check_total, x.check_before, x.check_after \
+           x.check_total, x.check_before, x.check_after, x.vacated \
          FROM rollup_entries x \
          WHERE x.seq = (SELECT MAX(y.seq) FROM rollup_entries y \
                         WHERE y.school_id = x.school_id AND y.module_slug = x.module_slug) {scope}",

@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Statement};
 
-use crate::db::entities::{assignment, class};
-use crate::domain::rollup::{GroupFigures, IncludedRun, Participation, RunningSums};
+use crate::db::entities::{assignment, class, rollup_entry};
+use crate::domain::rollup::{
+    GroupFigures, IncludedRun, Participation, RunningSums, sums_of_whole_groups,
+};
 use crate::error::AppResult;
 
 pub async fn classes_of_schools(
@@ -133,6 +135,7 @@ pub async fn group_figures(
             "check_total",
             "check_before",
             "check_after",
+            "vacated",
         ]
         .map(|c| format!("{alias}.{c}"))
         .join(", ")
@@ -144,12 +147,13 @@ pub async fn group_figures(
         )
     };
     let sql = format!(
-        "SELECT r.school_id, r.module_slug, r.lo, r.hi, {before}, {last} FROM ({runs}) r \
-         {join_before} {join_last}",
+        "SELECT r.school_id, r.module_slug, r.lo, r.hi, {before}, {last}, z.vacated FROM ({runs}) r \
+         {join_before} {join_last} {join_end}",
         before = sums("b"),
         last = sums("l"),
         join_before = entry_at("b", "r.lo - 1".into()),
         join_last = entry_at("l", format!("r.hi - ((r.hi - r.lo + 1) % {m})")),
+        join_end = entry_at("z", "r.hi".into()),
     );
     let statement = match bounds {
         Some((from, to)) => Statement::from_sql_and_values(backend, sql, [from.into(), to.into()]),
@@ -180,20 +184,72 @@ pub async fn group_figures(
                 check_total: int(3)?,
                 check_before: int(4)?,
                 check_after: int(5)?,
+                vacated: int(6)?,
             })
         };
+        let key: (i32, String) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
         let run = IncludedRun::of(lo, hi, m);
-        let sums = if run.included > 0 {
-            running(10)?.minus(running(4)?)
+        let before = running(4)?;
+        let vacated_in_run = row
+            .try_get_by_index::<Option<i32>>(18)?
+            .map_or(0, i64::from)
+            - before.vacated;
+        let mut figures = if run.included == 0 {
+            run.figures(RunningSums::default())
         } else {
-            RunningSums::default()
+            let sums = running(11)?.minus(before);
+            if sums.vacated == 0 {
+                run.figures(sums)
+            } else {
+                // A removed attempt's place is in the run: count group by group.
+                let boundaries = group_boundaries(db, &key, run, m).await?;
+                let (sums, kept) = sums_of_whole_groups(&boundaries);
+                GroupFigures {
+                    included: kept * m,
+                    ..run.figures(sums)
+                }
+            }
         };
-        out.insert(
-            (row.try_get_by_index(0)?, row.try_get_by_index(1)?),
-            run.figures(sums),
-        );
+        figures.finished = (run.finished - vacated_in_run).max(0) as usize;
+        out.insert(key, figures);
     }
     Ok(out)
+}
+
+/// The running sums at the position before `run` and at the end of each of its whole groups.
+async fn group_boundaries(
+    db: &impl ConnectionTrait,
+    (school_id, module_slug): &(i32, String),
+    run: IncludedRun,
+    min_group: usize,
+) -> AppResult<Vec<RunningSums>> {
+    let found = rollup_entry::Entity::find()
+        .filter(rollup_entry::Column::SchoolId.eq(*school_id))
+        .filter(rollup_entry::Column::ModuleSlug.eq(module_slug.as_str()))
+        .filter(rollup_entry::Column::Seq.gte(run.before))
+        .filter(rollup_entry::Column::Seq.lte(run.last_included))
+        .all(db)
+        .await?;
+    let by_position: BTreeMap<i64, &rollup_entry::Model> =
+        found.iter().map(|e| (i64::from(e.seq), e)).collect();
+    let at = |position: i64| {
+        by_position
+            .get(&position)
+            .map(|e| RunningSums {
+                scored: e.scored.into(),
+                score_sum: e.score_sum,
+                matched: e.matched.into(),
+                check_total: e.check_total.into(),
+                check_before: e.check_before.into(),
+                check_after: e.check_after.into(),
+                vacated: e.vacated.into(),
+            })
+            .unwrap_or_default()
+    };
+    Ok((run.before..=run.last_included)
+        .step_by(min_group.max(1))
+        .map(at)
+        .collect())
 }
 
 /// Integer ids written into SQL: numbers only, so nothing can be injected.

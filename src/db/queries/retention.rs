@@ -170,6 +170,34 @@ pub async fn purge_class(
         ))
         .await?
         .rows_affected();
+    // Places of attempts removed earlier (an unassigned module, an opt-out, a deleted student)
+    // stay in the school's finishing order, counting nothing, so the groups do not shift.
+    for vacated in [
+        format!(
+            "SELECT c.school_id, a.module_slug, t.finished_at \
+             FROM attempts t JOIN assignments a ON a.id = t.assignment_id \
+               JOIN classes c ON c.id = a.class_id \
+             WHERE c.id = {placeholder} AND t.finished_at IS NOT NULL \
+               AND t.score_total IS NOT NULL AND a.removed_at IS NOT NULL"
+        ),
+        format!(
+            "SELECT c.school_id, a.module_slug, v.finished_at \
+             FROM vacated_places v JOIN assignments a ON a.id = v.assignment_id \
+               JOIN classes c ON c.id = a.class_id \
+             WHERE c.id = {placeholder}"
+        ),
+    ] {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "INSERT INTO rollup_archive \
+                   (school_id, module_slug, finished_at, score_correct, score_total, vacated) \
+                 SELECT p.school_id, p.module_slug, p.finished_at, 0, 0, TRUE FROM ({vacated}) p"
+            ),
+            [class_id.into()],
+        ))
+        .await?;
+    }
     let students = student::Entity::delete_many()
         .filter(student::Column::ClassId.eq(class_id))
         .exec(&txn)

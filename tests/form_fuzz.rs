@@ -318,6 +318,7 @@ fn ending_last(mut forms: Vec<Form>) -> Vec<Form> {
         "/purge",
         "new-secret",
         "/password",
+        "/remove",
     ];
     forms.sort_by_key(|f| ends.iter().any(|e| f.action.contains(e)));
     forms
@@ -496,8 +497,9 @@ async fn every_form_survives_generated_bodies_without_a_server_error() {
         format!("/student/modules/{MODULE}/before/1"),
         format!("/student/modules/{MODULE}/steps/2"),
     ];
-    // Students first and the administrator last: later roles' forms can end earlier ones'
-    // sessions (new secret words, a deleted student, a disabled account).
+    // Students first, then the class's own teacher, and the administrator last: later roles'
+    // forms can end earlier ones' sessions or remove what they work on (new secret words, a
+    // deleted student, an unassigned module, a disabled account).
     let roles: Vec<(&str, &Browser, Vec<String>)> = vec![
         (
             "nobody",
@@ -514,12 +516,12 @@ async fn every_form_survives_generated_bodies_without_a_server_error() {
         ("student in the lesson", &in_lesson, student_start.clone()),
         ("student who has not started", &newcomer, student_start),
         ("partner", &partner, staff_start(&[])),
+        ("teacher", &teacher, staff_start(&[])),
         (
             "school administrator",
             &head,
             staff_start(&["/admin/schools"]),
         ),
-        ("teacher", &teacher, staff_start(&[])),
         (
             "administrator",
             &admin,

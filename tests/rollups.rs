@@ -719,6 +719,19 @@ async fn a_removed_finisher_takes_their_whole_group_out_of_the_rollup() {
         ("3".into(), "2".into()),
         "students 1 and 2"
     );
+    // Item statistics count the same whole groups: their CSV names how many students it covers.
+    let item_students = || async {
+        let (status, csv) = admin
+            .get(&format!("/reports/items.csv?module={MODULE}&period=all"))
+            .await;
+        assert_eq!(status, Status::Ok);
+        let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes())
+            .records()
+            .collect::<Result<_, _>>()
+            .expect("valid CSV");
+        rows[0][4].to_string()
+    };
+    assert_eq!(item_students().await, "2");
 
     let first = tellwise::db::entities::student::Entity::find()
         .filter(tellwise::db::entities::student::Column::DisplayName.eq("Room V student 1"))
@@ -741,6 +754,7 @@ async fn a_removed_finisher_takes_their_whole_group_out_of_the_rollup() {
         ("2".into(), "0".into()),
         "student 3 does not take student 1's place beside student 2"
     );
+    assert_eq!(item_students().await, "", "nor in the item statistics");
 
     let (code, cards) = admin.login_cards(class_id).await;
     let (name, secret) = cards
@@ -757,6 +771,7 @@ async fn a_removed_finisher_takes_their_whole_group_out_of_the_rollup() {
         ("3".into(), "2".into()),
         "students 3 and 4, a whole new group"
     );
+    assert_eq!(item_students().await, "2");
     let before = ledger_rows(admin.app()).await;
     tellwise::db::rebuild_rollups(&admin.app().db)
         .await

@@ -220,16 +220,22 @@ pub async fn check_migrated(db: &DatabaseConnection) -> Result<(), String> {
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), String> {
     let failed = |e: sea_orm::DbErr| format!("database migration failed: {e}");
     let pending = Migrator::get_pending_migrations(db).await.map_err(failed)?;
-    let ledger_is_new = pending.iter().any(|m| m.name() == ROLLUP_LEDGER_MIGRATION);
+    let ledger_is_new = pending
+        .iter()
+        .any(|m| LEDGER_REBUILT_AFTER.contains(&m.name()));
     Migrator::up(db, None).await.map_err(failed)?;
     if ledger_is_new {
-        // A database from before the ledger: fill it from the attempts already finished.
+        // A database from before the ledger, or before it kept vacated places: fill it from the
+        // attempts already finished, once, as every later rebuild will.
         rebuild_rollups(db).await?;
     }
     Ok(())
 }
 
-const ROLLUP_LEDGER_MIGRATION: &str = "m20261125_000004_rollup_ledger";
+const LEDGER_REBUILT_AFTER: [&str; 2] = [
+    "m20261125_000004_rollup_ledger",
+    "m20261206_000009_vacated_places",
+];
 
 /// Rewrites the whole roll-up ledger from the attempts (after a bulk import such as seed-demo).
 pub async fn rebuild_rollups(db: &DatabaseConnection) -> Result<(), String> {

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::percent;
@@ -48,10 +49,11 @@ pub struct ItemResult {
 pub fn item_statistics(
     module: &Module,
     finished: &[FinishedAttempt],
+    vacated: &[(i32, NaiveDateTime)],
     responses: &[ResponseRecord],
     min_group: usize,
 ) -> ItemStatistics {
-    let attempts = included_attempts(module, finished, min_group.max(1));
+    let attempts = included_attempts(module, finished, vacated, min_group.max(1));
     let shown = !attempts.is_empty();
     let included: BTreeSet<i32> = attempts.iter().map(|a| a.attempt_id).collect();
     let correct: BTreeMap<(i32, &str), bool> = responses
@@ -126,27 +128,37 @@ pub fn item_statistics(
     }
 }
 
-/// Each school's first whole groups of the minimum, in finishing order, as the roll-ups count
-/// them. Taking whole groups per school, not across the schools in scope, keeps a report of one
-/// school and a report of all schools from differing by fewer students than the minimum.
+/// Each school's whole groups of the minimum in finishing order, as the roll-ups count them: a
+/// removed finisher's place (`vacated`, per school) still counts as a place and leaves its whole
+/// group out, so no later finisher moves up into it. Taking whole groups per school, not across
+/// the schools in scope, keeps a report of one school and a report of all schools from
+/// differing by fewer students than the minimum.
 fn included_attempts<'a>(
     module: &Module,
     finished: &'a [FinishedAttempt],
+    vacated: &[(i32, NaiveDateTime)],
     min_group: usize,
 ) -> Vec<&'a FinishedAttempt> {
-    let mut by_school: BTreeMap<i32, Vec<&FinishedAttempt>> = BTreeMap::new();
+    type Places<'a> = Vec<(NaiveDateTime, Option<&'a FinishedAttempt>)>;
+    let mut by_school: BTreeMap<i32, Places<'a>> = BTreeMap::new();
     for attempt in finished.iter().filter(|a| a.module_slug == module.slug) {
         by_school
             .entry(attempt.school_id)
             .or_default()
-            .push(attempt);
+            .push((attempt.finished_at, Some(attempt)));
+    }
+    for (school_id, at) in vacated {
+        by_school.entry(*school_id).or_default().push((*at, None));
     }
     let mut included: Vec<&FinishedAttempt> = by_school
         .into_values()
-        .flat_map(|mut school| {
-            school.sort_by_key(|a| (a.finished_at, a.attempt_id));
-            school.truncate(school.len() / min_group * min_group);
-            school
+        .flat_map(|mut places| {
+            places.sort_by_key(|(at, a)| (*at, a.map(|a| a.attempt_id)));
+            places
+                .chunks_exact(min_group)
+                .filter(|group| group.iter().all(|(_, a)| a.is_some()))
+                .flat_map(|group| group.iter().filter_map(|(_, a)| *a))
+                .collect::<Vec<_>>()
         })
         .collect();
     included.sort_by_key(|a| (a.finished_at, a.attempt_id));
@@ -209,7 +221,7 @@ mod tests {
             2 => i % 2 == 0,
             _ => i < 15,
         });
-        let stats = item_statistics(&module, &attempts, &responses, 10);
+        let stats = item_statistics(&module, &attempts, &[], &responses, 10);
         assert!(!stats.suppressed);
         assert_eq!(stats.students, 30);
         let q = |n: usize| &stats.items[n - 1];
@@ -231,13 +243,13 @@ mod tests {
             data(&module, 21, |i, q| i == 20 || (i + q as i32) % 3 == 0);
         attempts[20].school_id = 2;
         attempts[20].finished_at = attempts[5].finished_at;
-        let both = item_statistics(&module, &attempts, &responses, 10);
+        let both = item_statistics(&module, &attempts, &[], &responses, 10);
         let first_school: Vec<FinishedAttempt> = attempts
             .iter()
             .filter(|a| a.school_id == 1)
             .cloned()
             .collect();
-        let alone = item_statistics(&module, &first_school, &responses, 10);
+        let alone = item_statistics(&module, &first_school, &[], &responses, 10);
         assert_eq!(both.students, 20);
         let figures = |s: &ItemStatistics| {
             s.items
@@ -248,11 +260,43 @@ mod tests {
         assert_eq!(figures(&both), figures(&alone));
     }
 
+    /// A removed finisher's place stays: the figures lose that whole group, and the next
+    /// finisher does not move into it.
+    #[test]
+    fn a_removed_finishers_group_leaves_the_figures_whole() {
+        let module = module();
+        let (attempts, responses) = data(&module, 21, |i, q| (i + q as i32) % 2 == 0);
+        let removed = attempts[3].clone();
+        let kept: Vec<FinishedAttempt> = attempts
+            .iter()
+            .filter(|a| a.attempt_id != removed.attempt_id)
+            .cloned()
+            .collect();
+        let stats = item_statistics(
+            &module,
+            &kept,
+            &[(removed.school_id, removed.finished_at)],
+            &responses,
+            10,
+        );
+        // Places 1-10 hold the vacated one; places 11-20 are the second group; 21 waits.
+        assert_eq!(stats.students, 10);
+        let expected: Vec<FinishedAttempt> = attempts[10..20].to_vec();
+        let alone = item_statistics(&module, &expected, &[], &responses, 10);
+        let figures = |s: &ItemStatistics| {
+            s.items
+                .iter()
+                .map(|i| (i.facility, i.discrimination))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(figures(&stats), figures(&alone));
+    }
+
     #[test]
     fn nothing_is_shown_below_the_minimum() {
         let module = module();
         let (attempts, responses) = data(&module, 9, |_, _| true);
-        let stats = item_statistics(&module, &attempts, &responses, 10);
+        let stats = item_statistics(&module, &attempts, &[], &responses, 10);
         assert!(stats.suppressed);
         assert!(
             stats

@@ -274,8 +274,15 @@ async fn item_stats(
     let min_group = app.settings.rollup_min_group_size as usize;
     let finished_ids: Vec<i32> = finished.iter().map(|a| a.attempt_id).collect();
     let answers = progress::answer_records(&app.db, &finished_ids, progress::PHASE_MAIN).await?;
+    let school_ids: Vec<i32> = scope.schools.keys().copied().collect();
+    let vacated: Vec<(i32, chrono::NaiveDateTime)> =
+        reports::vacated_places_of_schools(&app.db, &school_ids, &found.slug)
+            .await?
+            .into_iter()
+            .filter(|(_, at)| filters.period.contains(*at))
+            .collect();
     Ok((
-        item_statistics(found, &finished, &answers, min_group),
+        item_statistics(found, &finished, &vacated, &answers, min_group),
         filters,
     ))
 }

@@ -151,7 +151,7 @@ pub async fn finish(
     result: Finish,
 ) -> AppResult<()> {
     let counted_in = counted_in_school(db, attempt.assignment_id).await?;
-    if let Some(school_id) = counted_in {
+    if let Some((school_id, _)) = counted_in {
         // Outside the transaction: creating a missing head inside it would make InnoDB's gap
         // locks deadlock a class that finishes all at once.
         ledger::ensure_head(db, school_id, &attempt.module_slug).await?;
@@ -177,7 +177,7 @@ async fn finish_once(
     db: &DatabaseConnection,
     attempt: &attempt::Model,
     result: &Finish,
-    counted_in: Option<i32>,
+    counted_in: Option<(i32, bool)>,
 ) -> AppResult<()> {
     let (check_total, before, after) = match result.checks {
         Some((total, before, after)) => (Some(total), Some(before), Some(after)),
@@ -199,31 +199,40 @@ async fn finish_once(
         .rows_affected;
     // Only the request that finished the attempt adds it to the roll-up, in the same transaction.
     if updated == 1
-        && let Some(school_id) = counted_in
+        && let Some((school_id, assigned)) = counted_in
     {
-        let share = RunningSums::of_attempt((result.correct, result.total), result.checks);
+        let share = if assigned {
+            RunningSums::of_attempt((result.correct, result.total), result.checks)
+        } else {
+            // Unassigned meanwhile: the attempt takes a place that counts nothing, as a
+            // rebuild would write it.
+            RunningSums {
+                vacated: 1,
+                ..RunningSums::default()
+            }
+        };
         ledger::append(&txn, school_id, &attempt.module_slug, finished_at, share).await?;
     }
     txn.commit().await?;
     Ok(())
 }
 
-/// The school whose roll-ups count an attempt at this assignment: none once it is unassigned.
+/// The school whose roll-up ledger places an attempt at this assignment, and whether the
+/// assignment is still active (an unassigned module's attempts hold places that count nothing).
 async fn counted_in_school(
     db: &impl ConnectionTrait,
     assignment_id: i32,
-) -> AppResult<Option<i32>> {
+) -> AppResult<Option<(i32, bool)>> {
     let Some(assignment) = assignment::Entity::find_by_id(assignment_id)
         .one(db)
         .await?
-        .filter(|a| a.removed_at.is_none())
     else {
         return Ok(None);
     };
     Ok(class::Entity::find_by_id(assignment.class_id)
         .one(db)
         .await?
-        .map(|c| c.school_id))
+        .map(|c| (c.school_id, assignment.removed_at.is_none())))
 }
 
 pub async fn responses_of_attempt(

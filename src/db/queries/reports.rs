@@ -252,6 +252,47 @@ async fn group_boundaries(
         .collect())
 }
 
+/// When the places of one module's removed finishers were taken, per school in scope: vacated
+/// places of opted-out or deleted students, attempts of unassigned modules, and archived
+/// attempts of classes whose student data is gone (their answers are gone with it). Item
+/// statistics leave out the whole groups that hold them, as the roll-ups do.
+pub async fn vacated_places_of_schools(
+    db: &impl ConnectionTrait,
+    school_ids: &[i32],
+    module_slug: &str,
+) -> AppResult<Vec<(i32, NaiveDateTime)>> {
+    if school_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let schools = id_list(school_ids);
+    let (slug, values): (&str, Vec<sea_orm::Value>) = match backend {
+        DatabaseBackend::Postgres => ("$1", vec![module_slug.into()]),
+        _ => ("?", vec![module_slug.into(); 3]),
+    };
+    let sql = format!(
+        "SELECT c.school_id, v.finished_at FROM vacated_places v \
+           JOIN assignments a ON a.id = v.assignment_id JOIN classes c ON c.id = a.class_id \
+         WHERE c.school_id IN ({schools}) AND a.module_slug = {slug} \
+         UNION ALL \
+         SELECT c.school_id, t.finished_at FROM attempts t \
+           JOIN assignments a ON a.id = t.assignment_id JOIN classes c ON c.id = a.class_id \
+         WHERE c.school_id IN ({schools}) AND a.module_slug = {slug} AND a.removed_at IS NOT NULL \
+           AND t.finished_at IS NOT NULL AND t.score_total IS NOT NULL \
+         UNION ALL \
+         SELECT r.school_id, r.finished_at FROM rollup_archive r \
+         WHERE r.school_id IN ({schools}) AND r.module_slug = {slug}"
+    );
+    let mut places = Vec::new();
+    for row in db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+    {
+        places.push(row.try_get_many_by_index()?);
+    }
+    Ok(places)
+}
+
 /// Integer ids written into SQL: numbers only, so nothing can be injected.
 fn id_list(ids: &[i32]) -> String {
     ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")

@@ -800,6 +800,29 @@ async fn a_removed_finisher_takes_their_whole_group_out_of_the_rollup() {
         (group.finished, group.included)
     };
     assert_eq!(group().await, (3, 2));
+    // As if the whole class had finished in the same second: the order within it (the vacated
+    // place first, then the attempts) must survive the purge too.
+    {
+        use sea_orm::sea_query::Expr;
+        use tellwise::db::entities::{attempt, vacated_place};
+        let same = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+            .and_then(|d| d.and_hms_opt(10, 0, 0))
+            .expect("a time");
+        attempt::Entity::update_many()
+            .col_expr(attempt::Column::FinishedAt, Expr::value(same))
+            .filter(attempt::Column::FinishedAt.is_not_null())
+            .exec(db)
+            .await
+            .expect("updated");
+        vacated_place::Entity::update_many()
+            .col_expr(vacated_place::Column::FinishedAt, Expr::value(same))
+            .exec(db)
+            .await
+            .expect("updated");
+    }
+    tellwise::db::rebuild_rollups(db).await.expect("rebuilt");
+    assert_eq!(group().await, (3, 2));
+    let before = ledger_rows(admin.app()).await;
     tellwise::db::queries::retention::purge_class(db, class_id, chrono::Utc::now().naive_utc())
         .await
         .expect("purged")

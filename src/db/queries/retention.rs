@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
 use super::audit;
@@ -151,53 +151,56 @@ pub async fn purge_class(
         DatabaseBackend::Postgres => "$1",
         _ => "?",
     };
+    // One insert, in the ledger's own order (time, then vacated places before attempts, then
+    // id), so that the archive's ids keep the class's finishing order for later rebuilds even
+    // where several finished in the same second. Places of attempts removed earlier (an
+    // unassigned module, an opt-out, a deleted student) go too, counting nothing, so the groups
+    // do not shift.
     let archive = format!(
         "INSERT INTO rollup_archive \
            (school_id, module_slug, finished_at, score_correct, score_total, check_total, \
-            check_before_correct, check_after_correct) \
-         SELECT c.school_id, a.module_slug, t.finished_at, COALESCE(t.score_correct, 0), \
-           t.score_total, t.check_total, t.check_before_correct, t.check_after_correct \
-         FROM attempts t JOIN assignments a ON a.id = t.assignment_id \
-           JOIN classes c ON c.id = a.class_id \
-         WHERE c.id = {placeholder} AND t.finished_at IS NOT NULL \
-           AND t.score_total IS NOT NULL AND a.removed_at IS NULL"
+            check_before_correct, check_after_correct, vacated) \
+         SELECT p.school_id, p.module_slug, p.finished_at, p.score_correct, p.score_total, \
+           p.check_total, p.check_before_correct, p.check_after_correct, p.vacated \
+         FROM ( \
+           SELECT c.school_id, a.module_slug, t.finished_at, 2 AS source, t.id, \
+             CASE WHEN a.removed_at IS NULL THEN COALESCE(t.score_correct, 0) ELSE 0 END AS score_correct, \
+             CASE WHEN a.removed_at IS NULL THEN t.score_total ELSE 0 END AS score_total, \
+             CASE WHEN a.removed_at IS NULL THEN t.check_total END AS check_total, \
+             CASE WHEN a.removed_at IS NULL THEN t.check_before_correct END AS check_before_correct, \
+             CASE WHEN a.removed_at IS NULL THEN t.check_after_correct END AS check_after_correct, \
+             CASE WHEN a.removed_at IS NULL THEN FALSE ELSE TRUE END AS vacated \
+           FROM attempts t JOIN assignments a ON a.id = t.assignment_id \
+             JOIN classes c ON c.id = a.class_id \
+           WHERE c.id = {placeholder} AND t.finished_at IS NOT NULL AND t.score_total IS NOT NULL \
+           UNION ALL \
+           SELECT c.school_id, a.module_slug, v.finished_at, 1 AS source, v.id, 0, 0, NULL, NULL, \
+             NULL, TRUE \
+           FROM vacated_places v JOIN assignments a ON a.id = v.assignment_id \
+             JOIN classes c ON c.id = a.class_id \
+           WHERE c.id = {placeholder} \
+         ) p ORDER BY p.finished_at, p.source, p.id"
     );
-    let archived = txn
-        .execute_raw(Statement::from_sql_and_values(
-            backend,
-            archive,
-            [class_id.into()],
-        ))
-        .await?
-        .rows_affected();
-    // Places of attempts removed earlier (an unassigned module, an opt-out, a deleted student)
-    // stay in the school's finishing order, counting nothing, so the groups do not shift.
-    for vacated in [
-        format!(
-            "SELECT c.school_id, a.module_slug, t.finished_at \
-             FROM attempts t JOIN assignments a ON a.id = t.assignment_id \
-               JOIN classes c ON c.id = a.class_id \
-             WHERE c.id = {placeholder} AND t.finished_at IS NOT NULL \
-               AND t.score_total IS NOT NULL AND a.removed_at IS NOT NULL"
-        ),
-        format!(
-            "SELECT c.school_id, a.module_slug, v.finished_at \
-             FROM vacated_places v JOIN assignments a ON a.id = v.assignment_id \
-               JOIN classes c ON c.id = a.class_id \
-             WHERE c.id = {placeholder}"
-        ),
-    ] {
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            format!(
-                "INSERT INTO rollup_archive \
-                   (school_id, module_slug, finished_at, score_correct, score_total, vacated) \
-                 SELECT p.school_id, p.module_slug, p.finished_at, 0, 0, TRUE FROM ({vacated}) p"
-            ),
-            [class_id.into()],
-        ))
+    let values: Vec<sea_orm::Value> = match backend {
+        DatabaseBackend::Postgres => vec![class_id.into()],
+        _ => vec![class_id.into(), class_id.into()],
+    };
+    txn.execute_raw(Statement::from_sql_and_values(backend, archive, values))
         .await?;
-    }
+    let active: Vec<i32> = assignment::Entity::find()
+        .select_only()
+        .column(assignment::Column::Id)
+        .filter(assignment::Column::ClassId.eq(class_id))
+        .filter(assignment::Column::RemovedAt.is_null())
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let archived = attempt::Entity::find()
+        .filter(attempt::Column::AssignmentId.is_in(active))
+        .filter(attempt::Column::FinishedAt.is_not_null())
+        .filter(attempt::Column::ScoreTotal.is_not_null())
+        .count(&txn)
+        .await?;
     let students = student::Entity::delete_many()
         .filter(student::Column::ClassId.eq(class_id))
         .exec(&txn)

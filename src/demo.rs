@@ -1,7 +1,7 @@
 //! `tellwise seed-demo`: fills an empty database with a realistic district, for trying reports
 //! and for the benchmarks in `benches/`. At scale 1: 40 schools, 4,000 classes of 25 students
-//! (100,000 students), four of its tier's five modules assigned to each class (all 20 in use), and about 5,000,000 answers spread
-//! over a school year. Names are invented ("Student 12345"); nothing is real.
+//! (100,000 students), four of its tier's five modules assigned to each class (all 20 in use),
+//! and about 5,000,000 answers spread over a school year. Names are invented ("Student 12345"); nothing is real.
 //!
 //! Rows are written as multi-row INSERT statements in large transactions with ids chosen here,
 //! which is many times faster than one ORM insert per row.

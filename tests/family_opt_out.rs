@@ -236,19 +236,9 @@ async fn removing_a_finished_student_never_moves_a_later_one_into_the_report() {
     let (_, report) = teacher.get(&report_path).await;
     assert_eq!(covered(&report), 5, "the first five of six");
 
-    let db = &teacher.app().db;
-    let id_of = |name: &'static str| async move {
-        student::Entity::find()
-            .filter(student::Column::DisplayName.eq(name))
-            .one(db)
-            .await
-            .expect("query")
-            .expect("student")
-            .id
-    };
     // Ben's family opts him out after he finished: his group of five is no longer shown, and
     // Flo, the sixth, does not take his place.
-    let ben = id_of("Ben").await.to_string();
+    let ben = teacher.student_id("Ben").await.to_string();
     let recorded = teacher
         .post_form(
             &format!("/teacher/classes/{class_id}/opt-outs"),
@@ -270,7 +260,7 @@ async fn removing_a_finished_student_never_moves_a_later_one_into_the_report() {
     assert_eq!(covered(&report), 5, "the second group, Flo to Jo");
 
     // Deleting Gus's records takes the second group out as well, and brings nobody back.
-    let gus = id_of("Gus").await;
+    let gus = teacher.student_id("Gus").await;
     let deleted = teacher
         .post_form(
             &format!("/teacher/classes/{class_id}/students/{gus}/delete"),

@@ -175,10 +175,6 @@ fn odd_value(rng: &mut StdRng) -> String {
     }
 }
 
-fn urlencode(value: &str) -> String {
-    common::urlencode(value)
-}
-
 /// The form's action with, now and then, another id in place of each number.
 fn mutated_action(action: &str, rng: &mut StdRng) -> String {
     action
@@ -252,7 +248,7 @@ fn generated_body(form: &Form, csrf: &str, rng: &mut StdRng) -> (ContentType, Ve
     }
     let body = pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .map(|(k, v)| format!("{}={}", common::urlencode(k), common::urlencode(v)))
         .collect::<Vec<_>>()
         .join("&");
     (ContentType::Form, body.into_bytes())
@@ -422,17 +418,7 @@ async fn every_form_survives_generated_bodies_without_a_server_error() {
     assert_eq!(end.status(), Status::SeeOther, "class ended");
     drop(end);
     let (code, cards) = teacher.login_cards(class_id).await;
-    let di = {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        use tellwise::db::entities::student;
-        student::Entity::find()
-            .filter(student::Column::DisplayName.eq("Di"))
-            .one(&teacher.app().db)
-            .await
-            .expect("query")
-            .expect("student")
-            .id
-    };
+    let di = teacher.student_id("Di").await;
     let opt_out = teacher
         .post_form(
             &format!("/teacher/classes/{class_id}/opt-outs"),

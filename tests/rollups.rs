@@ -733,14 +733,7 @@ async fn a_removed_finisher_takes_their_whole_group_out_of_the_rollup() {
     };
     assert_eq!(item_students().await, "2");
 
-    let first = tellwise::db::entities::student::Entity::find()
-        .filter(tellwise::db::entities::student::Column::DisplayName.eq("Room V student 1"))
-        .one(&admin.app().db)
-        .await
-        .expect("query")
-        .expect("student")
-        .id
-        .to_string();
+    let first = admin.student_id("Room V student 1").await.to_string();
     let recorded = admin
         .post_form(
             &format!("/teacher/classes/{class_id}/opt-outs"),

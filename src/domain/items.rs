@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use super::percent;
 use super::results::ResponseRecord;
 use super::rollup::FinishedAttempt;
+use super::{Place, included_in_whole_groups, percent};
 use crate::curriculum::Module;
 
 /// Above this facility a question is too easy to tell anyone apart.
@@ -139,27 +139,19 @@ fn included_attempts<'a>(
     vacated: &[(i32, NaiveDateTime)],
     min_group: usize,
 ) -> Vec<&'a FinishedAttempt> {
-    type Places<'a> = Vec<(NaiveDateTime, Option<&'a FinishedAttempt>)>;
-    let mut by_school: BTreeMap<i32, Places<'a>> = BTreeMap::new();
+    let mut by_school: BTreeMap<i32, Vec<Place<'a, FinishedAttempt>>> = BTreeMap::new();
     for attempt in finished.iter().filter(|a| a.module_slug == module.slug) {
         by_school
             .entry(attempt.school_id)
             .or_default()
-            .push((attempt.finished_at, Some(attempt)));
+            .push((attempt.finished_at, Some((attempt.attempt_id, attempt))));
     }
     for (school_id, at) in vacated {
         by_school.entry(*school_id).or_default().push((*at, None));
     }
     let mut included: Vec<&FinishedAttempt> = by_school
         .into_values()
-        .flat_map(|mut places| {
-            places.sort_by_key(|(at, a)| (*at, a.map(|a| a.attempt_id)));
-            places
-                .chunks_exact(min_group)
-                .filter(|group| group.iter().all(|(_, a)| a.is_some()))
-                .flat_map(|group| group.iter().filter_map(|(_, a)| *a))
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|places| included_in_whole_groups(places, min_group))
         .collect();
     included.sort_by_key(|a| (a.finished_at, a.attempt_id));
     included
@@ -210,6 +202,15 @@ mod tests {
         (attempts, responses)
     }
 
+    /// Each question's facility and discrimination, for comparing two reports.
+    fn figures(stats: &ItemStatistics) -> Vec<(Option<u32>, Option<i32>)> {
+        stats
+            .items
+            .iter()
+            .map(|i| (i.facility, i.discrimination))
+            .collect()
+    }
+
     #[test]
     fn easy_hard_and_non_discriminating_questions_are_flagged() {
         let module = module();
@@ -251,12 +252,6 @@ mod tests {
             .collect();
         let alone = item_statistics(&module, &first_school, &[], &responses, 10);
         assert_eq!(both.students, 20);
-        let figures = |s: &ItemStatistics| {
-            s.items
-                .iter()
-                .map(|i| (i.facility, i.discrimination))
-                .collect::<Vec<_>>()
-        };
         assert_eq!(figures(&both), figures(&alone));
     }
 
@@ -283,12 +278,6 @@ mod tests {
         assert_eq!(stats.students, 10);
         let expected: Vec<FinishedAttempt> = attempts[10..20].to_vec();
         let alone = item_statistics(&module, &expected, &[], &responses, 10);
-        let figures = |s: &ItemStatistics| {
-            s.items
-                .iter()
-                .map(|i| (i.facility, i.discrimination))
-                .collect::<Vec<_>>()
-        };
         assert_eq!(figures(&stats), figures(&alone));
     }
 

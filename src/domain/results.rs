@@ -175,34 +175,23 @@ pub struct MessageResult {
     pub percent: Option<u32>,
 }
 
-/// Computes the class's results; `responses` are the lesson's answers, `before` the answers to
-/// the knowledge checks before it, and `min_group` the configured minimum group size.
-/// The finished attempts the figures cover: whole groups of `min_group` in finishing order,
-/// where a removed attempt's vacated place still counts as a place and hides its group. So
-/// removing a student never brings a later finisher into figures already shown: the report
-/// loses that whole group instead, and a comparison of the report before and after covers at
-/// least `min_group` students.
+/// The finished attempts the class figures cover: whole groups of `min_group` in finishing order,
+/// where a removed attempt's vacated place still counts and hides its group.
 pub fn included_finishers<'a>(
     attempts: &'a [AttemptSummary],
     vacated: &[chrono::NaiveDateTime],
     min_group: usize,
 ) -> Vec<&'a AttemptSummary> {
-    let min_group = min_group.max(1);
-    // Places in finishing order; `None` is a vacated one. At the same second a vacated place
-    // comes first: its attempt finished before anyone still counted who finished then or later.
-    let mut places: Vec<(chrono::NaiveDateTime, Option<&AttemptSummary>)> = attempts
+    let places = attempts
         .iter()
-        .filter_map(|a| Some((a.finished_at?, Some(a))))
+        .filter_map(|a| Some((a.finished_at?, Some((a.attempt_id, a)))))
         .chain(vacated.iter().map(|at| (*at, None)))
         .collect();
-    places.sort_by_key(|(at, a)| (*at, a.map(|a| a.attempt_id)));
-    places
-        .chunks_exact(min_group)
-        .filter(|group| group.iter().all(|(_, a)| a.is_some()))
-        .flat_map(|group| group.iter().filter_map(|(_, a)| *a))
-        .collect()
+    super::included_in_whole_groups(places, min_group)
 }
 
+/// Computes the class's results; `responses` are the lesson's answers, `before` the answers to
+/// the knowledge checks before it, and `min_group` the configured minimum group size.
 pub fn module_results(
     module: &Module,
     roster: usize,
@@ -1077,14 +1066,14 @@ contact = "Teacher"
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| !removed.contains(i))
-                    .map(|(_, a)| AttemptSummary { attempt_id: a.attempt_id, finished_at: a.finished_at, score: a.score })
+                    .map(|(_, a)| a.clone())
                     .collect();
                 let ids = |list: Vec<&AttemptSummary>| list.iter().map(|a| a.attempt_id).collect::<BTreeSet<i32>>();
                 let before = ids(included_finishers(&all[..finishers], &[], min_group));
                 let now_kept: Vec<AttemptSummary> = kept
                     .iter()
                     .filter(|a| (a.attempt_id as usize) < finishers)
-                    .map(|a| AttemptSummary { attempt_id: a.attempt_id, finished_at: a.finished_at, score: a.score })
+                    .cloned()
                     .collect();
                 let after = ids(included_finishers(&now_kept, &vacated, min_group));
                 prop_assert!(after.is_subset(&before), "{:?} not within {:?}", after, before);

@@ -413,6 +413,19 @@ impl Browser {
         (code, names.into_iter().zip(secrets).collect())
     }
 
+    /// The id of the student with this display name (names are unique in these tests).
+    pub async fn student_id(&self, name: &str) -> i32 {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        use tellwise::db::entities::student;
+        student::Entity::find()
+            .filter(student::Column::DisplayName.eq(name))
+            .one(&self.app().db)
+            .await
+            .expect("query")
+            .unwrap_or_else(|| panic!("no student named {name:?}"))
+            .id
+    }
+
     pub async fn student_sign_in(&self, code: &str, name: &str, secret: &str) -> LocalResponse<'_> {
         self.post_form(
             "/student/login",

@@ -187,16 +187,13 @@ pub async fn purge_class(
     };
     txn.execute_raw(Statement::from_sql_and_values(backend, archive, values))
         .await?;
-    let active: Vec<i32> = assignment::Entity::find()
-        .select_only()
-        .column(assignment::Column::Id)
+    let assignments = assignment::Entity::find()
         .filter(assignment::Column::ClassId.eq(class_id))
-        .filter(assignment::Column::RemovedAt.is_null())
-        .into_tuple()
         .all(&txn)
         .await?;
+    let active = assignments.iter().filter(|a| a.removed_at.is_none());
     let archived = attempt::Entity::find()
-        .filter(attempt::Column::AssignmentId.is_in(active))
+        .filter(attempt::Column::AssignmentId.is_in(active.map(|a| a.id)))
         .filter(attempt::Column::FinishedAt.is_not_null())
         .filter(attempt::Column::ScoreTotal.is_not_null())
         .count(&txn)
@@ -206,15 +203,8 @@ pub async fn purge_class(
         .exec(&txn)
         .await?
         .rows_affected;
-    let assignments: Vec<i32> = assignment::Entity::find()
-        .select_only()
-        .column(assignment::Column::Id)
-        .filter(assignment::Column::ClassId.eq(class_id))
-        .into_tuple()
-        .all(&txn)
-        .await?;
     vacated_place::Entity::delete_many()
-        .filter(vacated_place::Column::AssignmentId.is_in(assignments))
+        .filter(vacated_place::Column::AssignmentId.is_in(assignments.iter().map(|a| a.id)))
         .exec(&txn)
         .await?;
     txn.commit().await?;

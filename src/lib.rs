@@ -98,6 +98,15 @@ pub fn load_curriculum(settings: &Settings) -> Result<Curriculum, Vec<Curriculum
 /// Reads configuration, loads and checks the curriculum, connects to the database and runs the
 /// migrations: everything that must succeed before the port opens.
 pub async fn setup(figment: Figment) -> Result<Rocket<Build>, String> {
+    setup_observed(figment, |_| {}).await
+}
+
+/// `setup`, letting the caller watch the database connection before the app gets it (the
+/// tests count the queries each page makes with a metric callback).
+pub async fn setup_observed(
+    figment: Figment,
+    observe: impl FnOnce(&mut DatabaseConnection),
+) -> Result<Rocket<Build>, String> {
     let settings = config::load(&figment)?;
     let secret = config::secret_key(&figment, &settings)?;
     let curriculum = load_curriculum(&settings).map_err(|errors| {
@@ -111,7 +120,8 @@ pub async fn setup(figment: Figment) -> Result<Rocket<Build>, String> {
     if curriculum.is_empty() {
         return Err("the curriculum has no modules".into());
     }
-    let db = db::connect(&settings.database_url()).await?;
+    let mut db = db::connect(&settings.database_url()).await?;
+    observe(&mut db);
     if settings.migrate_on_start {
         db::migrate(&db).await?;
     } else {

@@ -15,8 +15,9 @@ use crate::auth::csrf::{Checked, CsrfOnly};
 use crate::auth::{Audience, StudentSession, cookie_names, end_session, session_cookie};
 use crate::csrf_form;
 use crate::curriculum::{Language, Module, StepKind};
-use crate::db::entities::{assignment, attempt, response};
-use crate::db::queries::{classes, opt_outs, progress};
+use crate::db::entities::{attempt, response};
+use crate::db::queries::progress::{self, ModuleState};
+use crate::db::queries::{classes, opt_outs};
 use crate::domain::codes::{JoinCode, secret_matches};
 use crate::domain::percent;
 use crate::domain::scoring::{
@@ -205,35 +206,54 @@ async fn home(app: &State<App>, session: StudentSession, lang: Lang) -> AppResul
     ))
 }
 
-/// The assigned module with this slug in the student's language, or "not found" when it is not
-/// assigned to the class, or "forbidden" when the student's family opted them out of it.
+/// The module with this slug in the student's language, or "not found".
+fn module_in<'a>(app: &'a App, lang: Lang, slug: &str) -> AppResult<&'a Module> {
+    app.curriculum
+        .get_in(slug, lang.0)
+        .ok_or_else(AppError::not_found)
+}
+
+/// Where the student stands in a module: "not found" when it is not assigned to the class,
+/// "forbidden" when the student's family opted them out of it. `check_step` asks along whether
+/// that knowledge check was answered before the lesson.
+async fn standing(
+    app: &App,
+    session: &StudentSession,
+    lang: Lang,
+    module: &Module,
+    check_step: Option<&str>,
+) -> AppResult<ModuleState> {
+    let state = progress::module_state(
+        &app.db,
+        session.class.id,
+        session.student.id,
+        &module.slug,
+        check_step,
+    )
+    .await?
+    .ok_or_else(AppError::not_found)?;
+    if state.opted_out {
+        return Err(AppError::Forbidden(lang.t("other.closed")));
+    }
+    Ok(state)
+}
+
+/// The assigned module and where the student stands in it (see [`standing`]).
 async fn assigned<'a>(
     app: &'a App,
     session: &StudentSession,
     lang: Lang,
     slug: &str,
-) -> AppResult<(&'a Module, assignment::Model)> {
-    let found = assigned_to_class(app, session, lang, slug).await?;
-    if opt_outs::is_opted_out(&app.db, session.student.id, slug).await? {
-        return Err(AppError::Forbidden(lang.t("other.closed")));
-    }
-    Ok(found)
+) -> AppResult<(&'a Module, ModuleState)> {
+    let module = module_in(app, lang, slug)?;
+    Ok((module, standing(app, session, lang, module, None).await?))
 }
 
-async fn assigned_to_class<'a>(
-    app: &'a App,
-    session: &StudentSession,
-    lang: Lang,
-    slug: &str,
-) -> AppResult<(&'a Module, assignment::Model)> {
-    let module = app
-        .curriculum
-        .get_in(slug, lang.0)
-        .ok_or_else(AppError::not_found)?;
-    let assignment = classes::active_assignment_for_module(&app.db, session.class.id, slug)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    Ok((module, assignment))
+/// The student's attempt, which the pages inside a module need: "conflict" before it started.
+fn started(lang: Lang, state: ModuleState) -> AppResult<attempt::Model> {
+    state
+        .attempt
+        .ok_or_else(|| AppError::Conflict(lang.t("problem.start_first")))
 }
 
 #[get("/student/modules/<slug>")]
@@ -243,8 +263,11 @@ async fn module_page(
     lang: Lang,
     slug: &str,
 ) -> AppResult<Page> {
-    let (module, assignment) = assigned_to_class(app, &session, lang, slug).await?;
-    if opt_outs::is_opted_out(&app.db, session.student.id, slug).await? {
+    let module = module_in(app, lang, slug)?;
+    let state = progress::module_state(&app.db, session.class.id, session.student.id, slug, None)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if state.opted_out {
         let context = json!({
             "help": module.help,
             "trusted_adult": app.settings.help.trusted_adult,
@@ -256,7 +279,7 @@ async fn module_page(
             context,
         ));
     }
-    let attempt = progress::find_attempt(&app.db, session.student.id, assignment.id).await?;
+    let attempt = state.attempt;
     let context = json!({
         "slug": module.slug,
         "title": module.title,
@@ -316,27 +339,16 @@ async fn start(
     form: Checked<CsrfOnly>,
 ) -> AppResult<Redirect> {
     let _ = form;
-    let (module, assignment) = assigned(app, &session, lang, slug).await?;
+    let (module, state) = assigned(app, &session, lang, slug).await?;
     let attempt = progress::start_attempt(
         &app.db,
         session.student.id,
-        assignment.id,
+        state.assignment.id,
         module,
         lang.0.code(),
     )
     .await?;
     Ok(Redirect::to(next_place(app, module, &attempt).await?))
-}
-
-async fn attempt_for(
-    app: &App,
-    session: &StudentSession,
-    lang: Lang,
-    assignment: &assignment::Model,
-) -> AppResult<attempt::Model> {
-    progress::find_attempt(&app.db, session.student.id, assignment.id)
-        .await?
-        .ok_or_else(|| AppError::Conflict(lang.t("problem.start_first")))
 }
 
 /// The knowledge check numbered `number` (from 1) of a module that is still before its first
@@ -358,12 +370,12 @@ async fn before_page(
     slug: &str,
     number: usize,
 ) -> AppResult<Either<Redirect, Page>> {
-    let (module, assignment) = assigned(app, &session, lang, slug).await?;
-    let attempt = attempt_for(app, &session, lang, &assignment).await?;
-    let index = check_question_at(module, number)?;
-    let step = &module.steps[index];
-    let answered = progress::answered_before(&app.db, attempt.id).await?;
-    if attempt.steps_done > 0 || answered.contains(&step.id) {
+    let module = module_in(app, lang, slug)?;
+    let step = &module.steps[check_question_at(module, number)?];
+    let state = standing(app, &session, lang, module, Some(&step.id)).await?;
+    let answered = state.check_answered;
+    let attempt = started(lang, state)?;
+    if attempt.steps_done > 0 || answered {
         return Ok(Either::Left(Redirect::to(
             next_place(app, module, &attempt).await?,
         )));
@@ -414,8 +426,8 @@ async fn answer_before(
     number: usize,
     form: Checked<AnswerForm>,
 ) -> AppResult<Either<Redirect, Page>> {
-    let (module, assignment) = assigned(app, &session, lang, slug).await?;
-    let attempt = attempt_for(app, &session, lang, &assignment).await?;
+    let (module, state) = assigned(app, &session, lang, slug).await?;
+    let attempt = started(lang, state)?;
     let index = check_question_at(module, number)?;
     if attempt.steps_done > 0 {
         // The lesson has begun: a guess now would not be a "before" answer.
@@ -651,8 +663,8 @@ async fn step_page(
     number: usize,
     path: Option<&str>,
 ) -> AppResult<Either<Redirect, Page>> {
-    let (module, assignment) = assigned(app, &session, lang, slug).await?;
-    let attempt = attempt_for(app, &session, lang, &assignment).await?;
+    let (module, state) = assigned(app, &session, lang, slug).await?;
+    let attempt = started(lang, state)?;
     check_step_number(lang, module, &attempt, number)?;
     if let Some(check) = unanswered_check(app, module, &attempt).await? {
         return Ok(Either::Left(Redirect::to(check)));
@@ -691,8 +703,8 @@ async fn answer_step(
     number: usize,
     form: Checked<AnswerForm>,
 ) -> AppResult<Either<Redirect, Page>> {
-    let (module, assignment) = assigned(app, &session, lang, slug).await?;
-    let attempt = attempt_for(app, &session, lang, &assignment).await?;
+    let (module, state) = assigned(app, &session, lang, slug).await?;
+    let attempt = started(lang, state)?;
     check_step_number(lang, module, &attempt, number)?;
     if let Some(check) = unanswered_check(app, module, &attempt).await? {
         return Ok(Either::Left(Redirect::to(check)));
@@ -810,8 +822,8 @@ async fn done_page(
     lang: Lang,
     slug: &str,
 ) -> AppResult<Page> {
-    let (module, assignment) = assigned(app, &session, lang, slug).await?;
-    let attempt = attempt_for(app, &session, lang, &assignment).await?;
+    let (module, state) = assigned(app, &session, lang, slug).await?;
+    let attempt = started(lang, state)?;
     if attempt.finished_at.is_none() {
         let next = (attempt.steps_done as usize + 1).min(module.steps.len());
         return Err(AppError::Conflict(

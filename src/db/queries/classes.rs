@@ -269,19 +269,6 @@ pub async fn assignment_in_class(
         .ok_or_else(AppError::not_found)
 }
 
-pub async fn active_assignment_for_module(
-    db: &impl ConnectionTrait,
-    class_id: i32,
-    slug: &str,
-) -> AppResult<Option<assignment::Model>> {
-    Ok(assignment::Entity::find()
-        .filter(assignment::Column::ClassId.eq(class_id))
-        .filter(assignment::Column::ModuleSlug.eq(slug))
-        .filter(assignment::Column::RemovedAt.is_null())
-        .one(db)
-        .await?)
-}
-
 /// Assigns a module, or updates the due date of an existing assignment. A module that was
 /// unassigned comes back with the answers students had already given.
 pub async fn assign(

@@ -1,0 +1,169 @@
+//! How many database queries each hot page makes. On SQLite every query is a hand-off to a
+//! worker thread that costs more than the query itself, so the student pages are held to a
+//! fixed, small number, and the teacher's pages to a number that does not grow with the class
+//! (no query per student or per answer).
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{Answers, Browser, TestEnv, answer_fields, as_refs, location};
+use rocket::http::Status;
+use rocket::local::asynchronous::Client;
+
+const MODULE: &str = "fake-profiles";
+
+/// A browser on its own app server whose database connection counts every statement.
+async fn counting_browser(env: &TestEnv) -> (Browser, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    let figment = env.figment.clone().merge(("purge_automatically", false));
+    let rocket = tellwise::setup_observed(figment, move |db| {
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })
+    })
+    .await
+    .expect("app starts");
+    let client = Client::tracked(rocket).await.expect("valid rocket");
+    (Browser { client }, count)
+}
+
+/// Queries made while answering one GET, and its status.
+async fn queries_for(browser: &Browser, count: &AtomicUsize, path: &str) -> (usize, Status) {
+    count.store(0, Ordering::SeqCst);
+    let (status, _) = browser.get(path).await;
+    (count.load(Ordering::SeqCst), status)
+}
+
+#[rocket::async_test]
+async fn a_student_page_is_two_queries_and_a_step_three() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room 9", "6-8").await;
+    admin.add_students(class_id, &["Ana"]).await;
+    admin.assign(class_id, MODULE).await;
+    let (code, cards) = admin.login_cards(class_id).await;
+    let (student, count) = counting_browser(&env).await;
+    student
+        .student_sign_in(&code, &cards[0].0, &cards[0].1)
+        .await;
+
+    let (queries, status) =
+        queries_for(&student, &count, &format!("/student/modules/{MODULE}")).await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(
+        queries, 2,
+        "module page: the session and the student's standing"
+    );
+
+    let response = student
+        .post_form(&format!("/student/modules/{MODULE}/start"), &[])
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    let first_check = location(&response);
+    drop(response);
+    let (queries, status) = queries_for(&student, &count, &first_check).await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(
+        queries, 2,
+        "knowledge check page: the session, and the standing with whether this check was answered"
+    );
+
+    let steps_start = student
+        .answer_checks_before(MODULE, first_check, Answers::AllWrong)
+        .await;
+    let (queries, status) = queries_for(&student, &count, &steps_start).await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(
+        queries, 4,
+        "first step page: the session, the standing, the checks answered and this step's answer"
+    );
+
+    let module = student
+        .app()
+        .curriculum
+        .get(MODULE)
+        .expect("module")
+        .clone();
+    let fields = answer_fields(&module.steps[0], Answers::AllRight);
+    count.store(0, Ordering::SeqCst);
+    let response = student.post_form(&steps_start, &as_refs(&fields)).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    let answer_queries = count.load(Ordering::SeqCst);
+    assert!(
+        answer_queries <= 8,
+        "saving an answer took {answer_queries} statements"
+    );
+
+    let second_step = format!("/student/modules/{MODULE}/steps/2");
+    let (queries, status) = queries_for(&student, &count, &second_step).await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(
+        queries, 3,
+        "later step pages: the session, the standing and this step's answer"
+    );
+}
+
+#[rocket::async_test]
+async fn teacher_pages_make_as_many_queries_for_a_big_class_as_for_a_small_one() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room 9", "6-8").await;
+    admin
+        .add_students(class_id, &["S1", "S2", "S3", "S4", "S5"])
+        .await;
+    let assignment_id = admin.assign(class_id, MODULE).await;
+    let (code, cards) = admin.login_cards(class_id).await;
+    let finish = |name: &str, secret: &str| {
+        let (name, secret, code) = (name.to_string(), secret.to_string(), code.clone());
+        let env = &env;
+        async move {
+            let student = env.browser().await;
+            student.student_sign_in(&code, &name, &secret).await;
+            student.complete_module(MODULE, Answers::AllRight).await;
+        }
+    };
+    for (name, secret) in &cards {
+        finish(name, secret).await;
+    }
+    let (teacher, count) = counting_browser(&env).await;
+    teacher
+        .sign_in(common::ADMIN_EMAIL, common::ADMIN_PASSWORD)
+        .await;
+    let pages = [
+        format!("/teacher/classes/{class_id}"),
+        format!("/teacher/classes/{class_id}/assignments/{assignment_id}"),
+        format!("/teacher/classes/{class_id}/assignments/{assignment_id}/results.csv"),
+        format!("/teacher/classes/{class_id}/summary"),
+        format!("/teacher/classes/{class_id}/progress.csv"),
+    ];
+    let mut small = Vec::new();
+    for page in &pages {
+        let (queries, status) = queries_for(&teacher, &count, page).await;
+        assert_eq!(status, Status::Ok, "{page}");
+        small.push(queries);
+    }
+
+    admin
+        .add_students(class_id, &["S6", "S7", "S8", "S9", "S10", "S11", "S12"])
+        .await;
+    let (_, cards) = admin.login_cards(class_id).await;
+    let newcomers = cards
+        .iter()
+        .filter(|(name, _)| name.len() > 2 || name == "S6");
+    for (name, secret) in newcomers.take(4) {
+        finish(name, secret).await;
+    }
+    for (page, small) in pages.iter().zip(small) {
+        let (queries, status) = queries_for(&teacher, &count, page).await;
+        assert_eq!(status, Status::Ok, "{page}");
+        assert_eq!(
+            queries, small,
+            "{page}: {small} queries for 5 students, {queries} for 12"
+        );
+        assert!(queries <= 12, "{page} makes {queries} queries");
+    }
+}

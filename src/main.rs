@@ -11,6 +11,12 @@ use tellwise::db::queries::staff::{self, NewStaff};
 use tellwise::domain::input::{parse_email, parse_name};
 use tellwise::{App, config, curriculum, db};
 
+// Measured with benches/page_speed.sh on 2 cores: glibc's malloc took about a fifth of the CPU
+// of a quiz page; with mimalloc the quiz page is served about 1.2 times as often. Its `no_thp`
+// feature keeps idle memory at 34 MB instead of 58 MB (huge pages for its arenas).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tellwise",

@@ -1,9 +1,10 @@
 //! Family opt-outs per module. Recording one deletes whatever the student already answered in
 //! that module, so that they are left out of its quiz and of every report, past and future.
 
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
 };
 
 use super::{conflict_or, ledger, now, progress, records};
@@ -12,21 +13,15 @@ use crate::error::{AppError, AppResult};
 
 /// The opt-outs of the students of one class.
 pub async fn of_class(db: &impl ConnectionTrait, class_id: i32) -> AppResult<Vec<opt_out::Model>> {
-    let students: Vec<i32> = student::Entity::find()
-        .select_only()
-        .column(student::Column::Id)
-        .filter(student::Column::ClassId.eq(class_id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    if students.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(opt_out::Entity::find()
-        .filter(opt_out::Column::StudentId.is_in(students))
-        .order_by_asc(opt_out::Column::Id)
-        .all(db)
-        .await?)
+    let mut query = opt_out::Entity::find()
+        .filter(Expr::col((student::Entity, student::Column::ClassId)).eq(class_id))
+        .order_by_asc(opt_out::Column::Id);
+    QueryTrait::query(&mut query).inner_join(
+        student::Entity,
+        Expr::col((student::Entity, student::Column::Id))
+            .equals((opt_out::Entity, opt_out::Column::StudentId)),
+    );
+    Ok(query.all(db).await?)
 }
 
 pub async fn of_student(

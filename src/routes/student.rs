@@ -214,21 +214,21 @@ fn module_in<'a>(app: &'a App, lang: Lang, slug: &str) -> AppResult<&'a Module> 
 }
 
 /// Where the student stands in a module: "not found" when it is not assigned to the class,
-/// "forbidden" when the student's family opted them out of it. `check_step` asks along whether
-/// that knowledge check was answered before the lesson.
+/// "forbidden" when the student's family opted them out of it. `answer_of` (step id and phase)
+/// reads the student's answer to that step along.
 async fn standing(
     app: &App,
     session: &StudentSession,
     lang: Lang,
     module: &Module,
-    check_step: Option<&str>,
+    answer_of: Option<(&str, &str)>,
 ) -> AppResult<ModuleState> {
     let state = progress::module_state(
         &app.db,
         session.class.id,
         session.student.id,
         &module.slug,
-        check_step,
+        answer_of,
     )
     .await?
     .ok_or_else(AppError::not_found)?;
@@ -372,8 +372,15 @@ async fn before_page(
 ) -> AppResult<Either<Redirect, Page>> {
     let module = module_in(app, lang, slug)?;
     let step = &module.steps[check_question_at(module, number)?];
-    let state = standing(app, &session, lang, module, Some(&step.id)).await?;
-    let answered = state.check_answered;
+    let state = standing(
+        app,
+        &session,
+        lang,
+        module,
+        Some((&step.id, progress::PHASE_PRE)),
+    )
+    .await?;
+    let answered = state.answer.is_some();
     let attempt = started(lang, state)?;
     if attempt.steps_done > 0 || answered {
         return Ok(Either::Left(Redirect::to(
@@ -457,6 +464,26 @@ async fn answer_before(
             )))
         }
     }
+}
+
+/// The attempt and the answer already saved for step `number` (from 1), once the number is
+/// checked against the module and the student's progress.
+async fn step_standing(
+    app: &App,
+    session: &StudentSession,
+    lang: Lang,
+    module: &Module,
+    number: usize,
+) -> AppResult<(attempt::Model, Option<response::Model>)> {
+    let step_id = number
+        .checked_sub(1)
+        .and_then(|index| module.steps.get(index))
+        .map(|step| (step.id.as_str(), progress::PHASE_MAIN));
+    let mut state = standing(app, session, lang, module, step_id).await?;
+    let saved = state.answer.take();
+    let attempt = started(lang, state)?;
+    check_step_number(lang, module, &attempt, number)?;
+    Ok((attempt, saved))
 }
 
 /// Steps are numbered from 1; a student can revisit any step done and open the next one.
@@ -663,14 +690,11 @@ async fn step_page(
     number: usize,
     path: Option<&str>,
 ) -> AppResult<Either<Redirect, Page>> {
-    let (module, state) = assigned(app, &session, lang, slug).await?;
-    let attempt = started(lang, state)?;
-    check_step_number(lang, module, &attempt, number)?;
+    let module = module_in(app, lang, slug)?;
+    let (attempt, saved) = step_standing(app, &session, lang, module, number).await?;
     if let Some(check) = unanswered_check(app, module, &attempt).await? {
         return Ok(Either::Left(Redirect::to(check)));
     }
-    let step = &module.steps[number - 1];
-    let saved = progress::answer_to(&app.db, attempt.id, &step.id).await?;
     let answer = saved.as_ref().map(|r| progress::decode_answer(&r.answer));
     let context = step_context(lang, module, number, answer.as_ref(), path, None);
     Ok(Either::Right(page_for(
@@ -703,9 +727,8 @@ async fn answer_step(
     number: usize,
     form: Checked<AnswerForm>,
 ) -> AppResult<Either<Redirect, Page>> {
-    let (module, state) = assigned(app, &session, lang, slug).await?;
-    let attempt = started(lang, state)?;
-    check_step_number(lang, module, &attempt, number)?;
+    let module = module_in(app, lang, slug)?;
+    let (attempt, saved) = step_standing(app, &session, lang, module, number).await?;
     if let Some(check) = unanswered_check(app, module, &attempt).await? {
         return Ok(Either::Left(Redirect::to(check)));
     }
@@ -719,10 +742,7 @@ async fn answer_step(
         StepKind::Reply(reply) => Some(check_reply(reply, &form.path)),
         StepKind::Question(question) => Some(check_question(question, &form.choice)),
     };
-    let stored = match step.kind.is_answered() {
-        true => progress::answer_to(&app.db, attempt.id, &step.id).await?,
-        false => None,
-    };
+    let stored = saved.filter(|_| step.kind.is_answered());
     if let Some(stored) = stored {
         // The first answer stands. The same answer again (a double click, a retry) just shows
         // it; a different one (a stale tab) is refused with the answer that counts.

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, IdenStatic, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SelectA,
-    SelectB, Set, TransactionTrait,
+    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    SelectA, SelectB, Set, TransactionTrait,
 };
 
 use super::{is_unique_violation, ledger, now};
@@ -83,12 +83,12 @@ pub struct ModuleState {
     pub assignment: assignment::Model,
     pub opted_out: bool,
     pub attempt: Option<attempt::Model>,
-    /// Whether the knowledge check asked about was answered before the lesson.
-    pub check_answered: bool,
+    /// The student's answer to the step asked about, in the phase asked about.
+    pub answer: Option<response::Model>,
 }
 
-/// The module's active assignment in the class, the student's opt-out and attempt, and whether
-/// they answered one knowledge check before the lesson, in one query: every student page needs
+/// The module's active assignment in the class, the student's opt-out and attempt, and their
+/// answer to one step (`answer_of`: step id and phase), in one query: every student page needs
 /// them, and on SQLite each query is a round trip to a worker thread that costs more than
 /// the query itself (measured with `benches/page_speed.sh`). `None` when the module is not
 /// assigned to the class.
@@ -97,9 +97,9 @@ pub async fn module_state(
     class_id: i32,
     student_id: i32,
     slug: &str,
-    check_step: Option<&str>,
+    answer_of: Option<(&str, &str)>,
 ) -> AppResult<Option<ModuleState>> {
-    let answered = Alias::new("pre_answer");
+    const ANSWER: &str = "C_";
     let mut select = assignment::Entity::find()
         .select_also(attempt::Entity)
         .filter(assignment::Column::ClassId.eq(class_id))
@@ -126,38 +126,37 @@ pub async fn module_state(
             Expr::col((opt_out::Entity, opt_out::Column::Id)),
             Alias::new("opt_out_id"),
         );
-    if let Some(step) = check_step {
-        query
-            .join_as(
-                sea_orm::JoinType::LeftJoin,
-                response::Entity,
-                answered.clone(),
-                Condition::all()
-                    .add(
-                        Expr::col((answered.clone(), response::Column::AttemptId))
-                            .equals((attempt::Entity, attempt::Column::Id)),
-                    )
-                    .add(Expr::col((answered.clone(), response::Column::Phase)).eq(PHASE_PRE))
-                    .add(Expr::col((answered.clone(), response::Column::StepId)).eq(step)),
-            )
-            .expr_as(
-                Expr::col((answered, response::Column::Id)),
-                Alias::new("pre_answer_id"),
+    if let Some((step, phase)) = answer_of {
+        query.left_join(
+            response::Entity,
+            Condition::all()
+                .add(
+                    Expr::col((response::Entity, response::Column::AttemptId))
+                        .equals((attempt::Entity, attempt::Column::Id)),
+                )
+                .add(Expr::col((response::Entity, response::Column::StepId)).eq(step))
+                .add(Expr::col((response::Entity, response::Column::Phase)).eq(phase)),
+        );
+        for column in response::Column::iter() {
+            query.expr_as(
+                Expr::col((response::Entity, column)),
+                Alias::new(format!("{ANSWER}{}", column.as_str())),
             );
+        }
     }
     let statement = select.build(db.get_database_backend());
     let Some(row) = db.query_one_raw(statement).await? else {
         return Ok(None);
     };
-    let check_answered = match check_step {
-        Some(_) => row.try_get::<Option<i32>>("", "pre_answer_id")?.is_some(),
-        None => false,
+    let answer = match answer_of {
+        Some(_) => response::Model::from_query_result_optional(&row, ANSWER)?,
+        None => None,
     };
     Ok(Some(ModuleState {
         assignment: assignment::Model::from_query_result(&row, SelectA.as_str())?,
         opted_out: row.try_get::<Option<i32>>("", "opt_out_id")?.is_some(),
         attempt: attempt::Model::from_query_result_optional(&row, SelectB.as_str())?,
-        check_answered,
+        answer,
     }))
 }
 
@@ -389,15 +388,6 @@ pub fn decode_answer(answer: &str) -> BTreeSet<String> {
     serde_json::from_str(answer).unwrap_or_default()
 }
 
-/// The saved answer to one step of an attempt, if any.
-pub async fn answer_to(
-    db: &impl ConnectionTrait,
-    attempt_id: i32,
-    step_id: &str,
-) -> AppResult<Option<response::Model>> {
-    answer_in_phase(db, attempt_id, step_id, PHASE_MAIN).await
-}
-
 pub async fn answer_in_phase(
     db: &impl ConnectionTrait,
     attempt_id: i32,
@@ -430,7 +420,7 @@ pub async fn answered_before(
 /// Saves the first answer to a step. Returns the stored answer, which is the earlier one when
 /// the step was already answered: a repeat never makes a second record or changes the first.
 pub async fn save_answer(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     attempt_id: i32,
     step_id: &str,
     answer: &BTreeSet<String>,
@@ -441,16 +431,16 @@ pub async fn save_answer(
 
 /// As `save_answer`, for one phase: a check question has one "before" and one "main" answer.
 pub async fn save_answer_in_phase(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     attempt_id: i32,
     step_id: &str,
     phase: &str,
     answer: &BTreeSet<String>,
     correct: bool,
 ) -> AppResult<response::Model> {
-    if let Some(existing) = answer_in_phase(db, attempt_id, step_id, phase).await? {
-        return Ok(existing);
-    }
+    // No look-up first: the callers have just read the answer with the page's state, and the
+    // unique index on (attempt, step, phase) settles a race. Outside any transaction (hence
+    // `DatabaseConnection`): PostgreSQL would abort one on the failed insert.
     let inserted = response::ActiveModel {
         attempt_id: Set(attempt_id),
         step_id: Set(step_id.to_string()),

@@ -17,6 +17,10 @@ use rocket::http::{ContentType, Status};
 use rocket::local::asynchronous::Client;
 use sea_orm::{EntityTrait, QueryOrder};
 
+// The allocator the `tellwise` binary uses, so that the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PASSWORD: &str = "benchmark password 1";
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -195,13 +195,13 @@ async fn teacher_pages_make_as_many_queries_for_a_big_class_as_for_a_small_one()
         (format!("/teacher/classes/{class_id}"), 7),
         (
             format!("/teacher/classes/{class_id}/assignments/{assignment_id}"),
-            9,
+            8,
         ),
         (
             format!("/teacher/classes/{class_id}/assignments/{assignment_id}/results.csv"),
-            9,
+            8,
         ),
-        (format!("/teacher/classes/{class_id}/summary"), 11),
+        (format!("/teacher/classes/{class_id}/summary"), 10),
         (format!("/teacher/classes/{class_id}/progress.csv"), 6),
     ];
     let mut small = Vec::new();

@@ -725,9 +725,7 @@ pub(super) async fn assignment_report<'a>(
     let students = classes::students(&app.db, class.id).await?;
     let opt_outs = opt_outs::of_class(&app.db, class.id).await?;
     let attempts = progress::attempts_for_assignment(&app.db, assignment.id).await?;
-    let attempt_ids: Vec<i32> = attempts.iter().map(|a| a.id).collect();
-    let records = progress::answer_records(&app.db, &attempt_ids, progress::PHASE_MAIN).await?;
-    let before = progress::answer_records(&app.db, &attempt_ids, progress::PHASE_PRE).await?;
+    let (records, before) = progress::answer_records_of_assignment(&app.db, assignment.id).await?;
     let vacated = progress::vacated_places(&app.db, assignment.id).await?;
     let summaries: Vec<AttemptSummary> = attempts
         .iter()

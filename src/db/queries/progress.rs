@@ -380,6 +380,45 @@ pub async fn answer_records(
         .collect())
 }
 
+/// The answers given to one assignment, split by phase (`main`, then `pre`): one query that
+/// joins the attempts, instead of one per phase over a list of attempt ids.
+pub async fn answer_records_of_assignment(
+    db: &impl ConnectionTrait,
+    assignment_id: i32,
+) -> AppResult<(Vec<ResponseRecord>, Vec<ResponseRecord>)> {
+    let mut query = response::Entity::find()
+        .select_only()
+        .columns([
+            response::Column::AttemptId,
+            response::Column::StepId,
+            response::Column::Answer,
+            response::Column::Correct,
+            response::Column::Phase,
+        ])
+        .filter(Expr::col((attempt::Entity, attempt::Column::AssignmentId)).eq(assignment_id))
+        .order_by_asc(response::Column::Id);
+    QueryTrait::query(&mut query).inner_join(
+        attempt::Entity,
+        Expr::col((attempt::Entity, attempt::Column::Id))
+            .equals((response::Entity, response::Column::AttemptId)),
+    );
+    let rows: Vec<(i32, String, String, bool, String)> = query.into_tuple().all(db).await?;
+    let (mut main, mut before) = (Vec::new(), Vec::new());
+    for (attempt_id, step_id, answer, correct, phase) in rows {
+        let record = ResponseRecord {
+            attempt_id,
+            step_id,
+            answer: decode_answer(&answer),
+            correct,
+        };
+        match phase.as_str() {
+            PHASE_PRE => before.push(record),
+            _ => main.push(record),
+        }
+    }
+    Ok((main, before))
+}
+
 pub fn encode_answer(ids: &BTreeSet<String>) -> String {
     serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
 }

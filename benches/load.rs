@@ -7,7 +7,9 @@
 //! `LOAD_STUDENTS`, `LOAD_SECONDS`, `LOAD_THINK_MS` (mean pause between requests, default
 //! 1000), `LOAD_DATABASE_URL` (an empty PostgreSQL or MariaDB database instead of SQLite).
 //! `LOAD_KILL_EVERY_S` turns the run into the kill -9 drill: the server is killed that often
-//! and started again, and the report adds how long each restart took.
+//! and started again, and the report adds how long each restart took. Every run also reports
+//! the server's memory after its first tenth and at the end, and the largest the SQLite WAL
+//! grew: the soak is `LOAD_STUDENTS=100 LOAD_SECONDS=1800 cargo bench --bench load`.
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -66,11 +68,12 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)] as f64 / 1000.0
 }
 
-fn peak_rss_kib(pid: u32) -> Option<u64> {
+/// A field of `/proc/PID/status` in KiB: `VmHWM` (peak) or `VmRSS` (now).
+fn memory_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
+        .find(|l| l.starts_with(field))?
         .split_whitespace()
         .nth(1)?
         .parse()
@@ -545,11 +548,22 @@ async fn main() {
         .collect();
 
     let mut peak_rss = 0;
+    let (mut warm_rss, mut last_rss, mut largest_wal) = (None, 0, 0);
+    let warm_up = Duration::from_secs(seconds / 10);
+    let wal = data.path().join("load.sqlite-wal");
     let mut restarts: Vec<Duration> = Vec::new();
     let mut next_kill = started + Duration::from_secs(kill_every.max(1));
     while Instant::now() < until {
         rocket::tokio::time::sleep(Duration::from_millis(200)).await;
-        peak_rss = peak_rss.max(peak_rss_kib(server.child.id()).unwrap_or(0));
+        peak_rss = peak_rss.max(memory_kib(server.child.id(), "VmHWM:").unwrap_or(0));
+        // The soak's figures: memory once the first tenth of the run has warmed the server up,
+        // memory at the end, and the largest the SQLite WAL grew.
+        let rss = memory_kib(server.child.id(), "VmRSS:").unwrap_or(0);
+        if warm_rss.is_none() && started.elapsed() >= warm_up {
+            warm_rss = Some(rss);
+        }
+        last_rss = rss;
+        largest_wal = largest_wal.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
         if kill_every > 0 && Instant::now() >= next_kill {
             server.child.kill().expect("kill -9");
             server.child.wait().expect("reaped");
@@ -591,6 +605,21 @@ async fn main() {
     println!("errors: {:?}", stats.errors);
     println!("server errors (5xx): {}", stats.server_errors);
     println!("server peak RSS: {:.1} MB", peak_rss as f64 / 1024.0);
+    if let Some(warm) = warm_rss.filter(|_| kill_every == 0) {
+        println!(
+            "server RSS after {} s: {:.1} MB, at the end: {:.1} MB ({:+.1}%)",
+            warm_up.as_secs(),
+            warm as f64 / 1024.0,
+            last_rss as f64 / 1024.0,
+            (last_rss as f64 / warm.max(1) as f64 - 1.0) * 100.0
+        );
+    }
+    if database_url.starts_with("sqlite:") {
+        println!(
+            "SQLite WAL: at most {:.1} MB during the run",
+            largest_wal as f64 / 1_048_576.0
+        );
+    }
     if !restarts.is_empty() {
         let slowest = restarts.iter().max().copied().unwrap_or_default();
         println!(

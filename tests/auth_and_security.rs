@@ -590,3 +590,78 @@ async fn client_addresses_come_from_the_connection_unless_a_proxy_is_configured(
     }
     assert!(tries >= 60, "refused after only {tries} tries");
 }
+
+/// The pages inside a module check the session in the same query that reads the student's
+/// place in it: a signed-out token, and a student whose class has ended, open none of them.
+#[rocket::async_test]
+async fn module_pages_refuse_a_signed_out_student_and_an_ended_class() {
+    const MODULE: &str = "fake-profiles";
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room 4", "6-8").await;
+    admin.add_students(class_id, &["Kim", "Lee"]).await;
+    admin.assign(class_id, MODULE).await;
+    let (code, cards) = admin.login_cards(class_id).await;
+    let pages = [
+        format!("/student/modules/{MODULE}"),
+        format!("/student/modules/{MODULE}/before/1"),
+        format!("/student/modules/{MODULE}/steps/1"),
+        format!("/student/modules/{MODULE}/done"),
+    ];
+    let mut students = Vec::new();
+    for (name, secret) in &cards {
+        let student = env.browser().await;
+        student.student_sign_in(&code, name, secret).await;
+        let response = student
+            .post_form(&format!("/student/modules/{MODULE}/start"), &[])
+            .await;
+        assert_eq!(response.status(), Status::SeeOther);
+        drop(response);
+        let (status, _) = student.get(&pages[1]).await;
+        assert_eq!(status, Status::Ok, "signed in, the first check opens");
+        students.push(student);
+    }
+    let cookie_of = |student: &common::Browser| {
+        student
+            .client
+            .cookies()
+            .get(tellwise::auth::cookie_names(false).student)
+            .expect("student session cookie")
+            .value()
+            .to_string()
+    };
+    let replay = env.browser().await;
+    let assert_refused = |token: String, why: &'static str| {
+        let replay = &replay;
+        let pages = &pages;
+        async move {
+            for page in pages {
+                let response = replay
+                    .client
+                    .get(page.clone())
+                    .cookie(Cookie::new(
+                        tellwise::auth::cookie_names(false).student,
+                        token.clone(),
+                    ))
+                    .dispatch()
+                    .await;
+                assert_eq!(response.status(), Status::SeeOther, "{why}: {page}");
+                assert_eq!(location(&response), "/student/login", "{why}: {page}");
+            }
+        }
+    };
+
+    let signed_out = cookie_of(&students[0]);
+    let response = students[0].post_form("/student/logout", &[]).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    assert_refused(signed_out, "a signed-out token").await;
+
+    let still_in = cookie_of(&students[1]);
+    let response = admin
+        .post_form(&format!("/teacher/classes/{class_id}/end"), &[])
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    assert_refused(still_in, "a student of an ended class").await;
+}

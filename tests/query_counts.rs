@@ -53,7 +53,7 @@ async fn queries_for_post(
 }
 
 #[rocket::async_test]
-async fn a_student_page_is_two_queries_and_an_answer_four() {
+async fn a_student_page_is_one_query_and_an_answer_three() {
     let env = TestEnv::new().await;
     let admin = env.admin().await;
     let class_id = admin.create_class("Room 9", "6-8").await;
@@ -69,8 +69,8 @@ async fn a_student_page_is_two_queries_and_an_answer_four() {
         queries_for(&student, &count, &format!("/student/modules/{MODULE}")).await;
     assert_eq!(status, Status::Ok);
     assert_eq!(
-        queries, 2,
-        "module page: the session and the student's standing"
+        queries, 1,
+        "module page: the session with the student's standing"
     );
 
     let response = student
@@ -82,8 +82,8 @@ async fn a_student_page_is_two_queries_and_an_answer_four() {
     let (queries, status) = queries_for(&student, &count, &first_check).await;
     assert_eq!(status, Status::Ok);
     assert_eq!(
-        queries, 2,
-        "knowledge check page: the session, and the standing with whether this check was answered"
+        queries, 1,
+        "knowledge check page: the session with the standing and this check's answer"
     );
 
     let steps_start = student
@@ -92,8 +92,8 @@ async fn a_student_page_is_two_queries_and_an_answer_four() {
     let (queries, status) = queries_for(&student, &count, &steps_start).await;
     assert_eq!(status, Status::Ok);
     assert_eq!(
-        queries, 3,
-        "first step page: the session, the standing with this step's answer, the checks answered"
+        queries, 2,
+        "first step page: the session with the standing and this step's answer; the checks answered"
     );
 
     let module = student
@@ -109,23 +109,23 @@ async fn a_student_page_is_two_queries_and_an_answer_four() {
     let (queries, status) = queries_for_post(&student, &count, &steps_start, &[]).await;
     assert_eq!(status, Status::SeeOther);
     assert_eq!(
-        queries, 4,
-        "first step read: the session, the standing, the checks answered, the progress"
+        queries, 3,
+        "first step read: the session with the standing, the checks answered, the progress"
     );
 
     let second_step = format!("/student/modules/{MODULE}/steps/2");
     let (queries, status) = queries_for(&student, &count, &second_step).await;
     assert_eq!(status, Status::Ok);
     assert_eq!(
-        queries, 2,
-        "later step pages: the session, and the standing with this step's answer"
+        queries, 1,
+        "later step pages: the session with the standing and this step's answer"
     );
 
     let (queries, status) = queries_for_post(&student, &count, &second_step, &[]).await;
     assert_eq!(status, Status::SeeOther);
     assert_eq!(
-        queries, 3,
-        "a reading step done: the session, the standing, the progress"
+        queries, 2,
+        "a reading step done: the session with the standing, the progress"
     );
 
     let (index, step) = module
@@ -153,14 +153,14 @@ async fn a_student_page_is_two_queries_and_an_answer_four() {
     };
     assert_eq!(
         queries,
-        3 + insert,
-        "saving an answer: the session, the standing, the answer, the progress"
+        2 + insert,
+        "saving an answer: the session with the standing, the answer, the progress"
     );
     let (queries, status) = queries_for_post(&student, &count, &path, &fields).await;
     assert_eq!(status, Status::SeeOther);
     assert_eq!(
-        queries, 2,
-        "the same answer again (a double click) is found with the standing; nothing is written"
+        queries, 1,
+        "the same answer again (a double click) is found with the session; nothing is written"
     );
 }
 

@@ -15,6 +15,7 @@ use crate::App;
 use crate::curriculum::Language;
 use crate::db::entities::user::ROLE_ADMIN;
 use crate::db::entities::{class, student, user};
+use crate::db::queries::progress::{self, ModuleState};
 use crate::error::note_error;
 use crate::i18n::ClassLanguage;
 
@@ -199,6 +200,35 @@ impl<'r> FromRequest<'r> for ApiStaff {
     }
 }
 
+/// The student a request's cookie names: their id and the token's claims.
+fn student_claims(req: &Request<'_>, app: &App) -> Option<(i32, Claims)> {
+    let token = req
+        .cookies()
+        .get(cookie_names(app.settings.secure_cookies).student)
+        .map(|c| c.value().to_string())?;
+    let claims = app.keys.verify(Audience::Student, &token)?;
+    Some((claims.sub.parse().ok()?, claims))
+}
+
+/// Lets a student in whose token checked out: the stamp must still match (sign-out ends it) and
+/// the class still run (an ended class's students are signed out with it).
+fn admit_student(
+    req: &Request<'_>,
+    app: &App,
+    claims: &Claims,
+    student: student::Model,
+    class: class::Model,
+) -> Outcome<StudentSession, ()> {
+    if student.security_stamp != claims.stamp || class.ended_at.is_some() {
+        return Outcome::Error((Status::Unauthorized, ()));
+    }
+    req.local_cache(|| ClassLanguage(Language::parse(&class.language)));
+    if !within_action_limits(req, app, &format!("student:{}", student.id)) {
+        return Outcome::Error((Status::TooManyRequests, ()));
+    }
+    Outcome::Success(StudentSession { student, class })
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for StudentSession {
     type Error = ();
@@ -207,33 +237,68 @@ impl<'r> FromRequest<'r> for StudentSession {
         let Some(app) = req.rocket().state::<App>() else {
             return Outcome::Error((Status::InternalServerError, ()));
         };
-        let token = req
-            .cookies()
-            .get(cookie_names(app.settings.secure_cookies).student)
-            .map(|c| c.value().to_string());
-        let Some(claims) = token.and_then(|t| app.keys.verify(Audience::Student, &t)) else {
-            return Outcome::Error((Status::Unauthorized, ()));
-        };
-        let Ok(id) = claims.sub.parse::<i32>() else {
+        let Some((id, claims)) = student_claims(req, app) else {
             return Outcome::Error((Status::Unauthorized, ()));
         };
         let found = student::Entity::find_by_id(id)
             .find_also_related(class::Entity)
             .one(&app.db)
-            .await
-            .map(|row| row.and_then(|(student, class)| class.map(|class| (student, class))));
+            .await;
         match found {
-            // An ended class's students are signed out with it.
-            Ok(Some((student, class)))
-                if student.security_stamp == claims.stamp && class.ended_at.is_none() =>
-            {
-                req.local_cache(|| ClassLanguage(Language::parse(&class.language)));
-                if !within_action_limits(req, app, &format!("student:{}", student.id)) {
-                    return Outcome::Error((Status::TooManyRequests, ()));
-                }
-                Outcome::Success(StudentSession { student, class })
-            }
+            Ok(Some((student, Some(class)))) => admit_student(req, app, &claims, student, class),
             Ok(_) => Outcome::Error((Status::Unauthorized, ())),
+            Err(e) => {
+                tracing::error!(error = %e, "database error while checking a student session");
+                Outcome::Error((Status::ServiceUnavailable, ()))
+            }
+        }
+    }
+}
+
+/// A signed-in student on a page of one module (`/student/modules/<slug>/...`) and where they
+/// stand in it (`None` when the module is not assigned to their class), read in the same query
+/// as the session check. On a knowledge check (`before/<n>`) or a step (`steps/<n>`) the
+/// student's answer to it comes along.
+pub struct StudentInModule {
+    pub session: StudentSession,
+    pub state: Option<ModuleState>,
+}
+
+/// The step a module page at `before/<n>` or `steps/<n>` shows, and the phase its answer is in.
+fn answer_shown<'a>(req: &Request<'_>, app: &'a App, slug: &str) -> Option<(&'a str, &'a str)> {
+    let module = app.curriculum.get(slug)?;
+    let index = req
+        .routed_segment(4)?
+        .parse::<usize>()
+        .ok()?
+        .checked_sub(1)?;
+    match req.routed_segment(3)? {
+        "before" => {
+            let step = *module.check_steps().get(index)?;
+            Some((module.steps[step].id.as_str(), progress::PHASE_PRE))
+        }
+        "steps" => Some((module.steps.get(index)?.id.as_str(), progress::PHASE_MAIN)),
+        _ => None,
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for StudentInModule {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let Some(app) = req.rocket().state::<App>() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        let Some((id, claims)) = student_claims(req, app) else {
+            return Outcome::Error((Status::Unauthorized, ()));
+        };
+        let slug = req.routed_segment(2).unwrap_or_default();
+        let answer_of = answer_shown(req, app, slug);
+        match progress::student_in_module(&app.db, id, slug, answer_of).await {
+            Ok(Some((student, class, state))) => admit_student(req, app, &claims, student, class)
+                .map(|session| StudentInModule { session, state }),
+            Ok(None) => Outcome::Error((Status::Unauthorized, ())),
             Err(e) => {
                 tracing::error!(error = %e, "database error while checking a student session");
                 Outcome::Error((Status::ServiceUnavailable, ()))

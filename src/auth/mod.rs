@@ -6,7 +6,7 @@ pub mod limits;
 pub mod passwords;
 pub mod tokens;
 
-pub use guards::{Admin, ApiStaff, ClientAddress, Staff, StudentSession};
+pub use guards::{Admin, ApiStaff, ClientAddress, Staff, StudentInModule, StudentSession};
 pub use tokens::{Audience, Keys};
 
 use rocket::http::CookieJar;

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 
 use crate::App;
 use crate::auth::csrf::{Checked, CsrfOnly};
-use crate::auth::{Audience, StudentSession, cookie_names, end_session, session_cookie};
+use crate::auth::{
+    Audience, StudentInModule, StudentSession, cookie_names, end_session, session_cookie,
+};
 use crate::csrf_form;
 use crate::curriculum::{Language, Module, StepKind};
 use crate::db::entities::{attempt, response};
@@ -213,25 +215,10 @@ fn module_in<'a>(app: &'a App, lang: Lang, slug: &str) -> AppResult<&'a Module> 
         .ok_or_else(AppError::not_found)
 }
 
-/// Where the student stands in a module: "not found" when it is not assigned to the class,
-/// "forbidden" when the student's family opted them out of it. `answer_of` (step id and phase)
-/// reads the student's answer to that step along.
-async fn standing(
-    app: &App,
-    session: &StudentSession,
-    lang: Lang,
-    module: &Module,
-    answer_of: Option<(&str, &str)>,
-) -> AppResult<ModuleState> {
-    let state = progress::module_state(
-        &app.db,
-        session.class.id,
-        session.student.id,
-        &module.slug,
-        answer_of,
-    )
-    .await?
-    .ok_or_else(AppError::not_found)?;
+/// Where the student stands in a module, as `StudentInModule` read it: "not found" when it is
+/// not assigned to the class, "forbidden" when the student's family opted them out of it.
+fn standing(lang: Lang, state: Option<ModuleState>) -> AppResult<ModuleState> {
+    let state = state.ok_or_else(AppError::not_found)?;
     if state.opted_out {
         return Err(AppError::Forbidden(lang.t("other.closed")));
     }
@@ -239,14 +226,13 @@ async fn standing(
 }
 
 /// The assigned module and where the student stands in it (see [`standing`]).
-async fn assigned<'a>(
+fn assigned<'a>(
     app: &'a App,
-    session: &StudentSession,
     lang: Lang,
     slug: &str,
+    state: Option<ModuleState>,
 ) -> AppResult<(&'a Module, ModuleState)> {
-    let module = module_in(app, lang, slug)?;
-    Ok((module, standing(app, session, lang, module, None).await?))
+    Ok((module_in(app, lang, slug)?, standing(lang, state)?))
 }
 
 /// The student's attempt, which the pages inside a module need: "conflict" before it started.
@@ -259,14 +245,13 @@ fn started(lang: Lang, state: ModuleState) -> AppResult<attempt::Model> {
 #[get("/student/modules/<slug>")]
 async fn module_page(
     app: &State<App>,
-    session: StudentSession,
+    here: StudentInModule,
     lang: Lang,
     slug: &str,
 ) -> AppResult<Page> {
+    let StudentInModule { session, state } = here;
     let module = module_in(app, lang, slug)?;
-    let state = progress::module_state(&app.db, session.class.id, session.student.id, slug, None)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let state = state.ok_or_else(AppError::not_found)?;
     if state.opted_out {
         let context = json!({
             "help": module.help,
@@ -333,13 +318,14 @@ async fn next_place(app: &App, module: &Module, attempt: &attempt::Model) -> App
 #[post("/student/modules/<slug>/start", data = "<form>")]
 async fn start(
     app: &State<App>,
-    session: StudentSession,
+    here: StudentInModule,
     lang: Lang,
     slug: &str,
     form: Checked<CsrfOnly>,
 ) -> AppResult<Redirect> {
+    let StudentInModule { session, state } = here;
     let _ = form;
-    let (module, state) = assigned(app, &session, lang, slug).await?;
+    let (module, state) = assigned(app, lang, slug, state)?;
     let attempt = progress::start_attempt(
         &app.db,
         session.student.id,
@@ -365,21 +351,16 @@ fn check_question_at(module: &Module, number: usize) -> AppResult<usize> {
 #[get("/student/modules/<slug>/before/<number>")]
 async fn before_page(
     app: &State<App>,
-    session: StudentSession,
+    here: StudentInModule,
     lang: Lang,
     slug: &str,
     number: usize,
 ) -> AppResult<Either<Redirect, Page>> {
+    let StudentInModule { session, state } = here;
     let module = module_in(app, lang, slug)?;
-    let step = &module.steps[check_question_at(module, number)?];
-    let state = standing(
-        app,
-        &session,
-        lang,
-        module,
-        Some((&step.id, progress::PHASE_PRE)),
-    )
-    .await?;
+    check_question_at(module, number)?;
+    // The guard read this check's "before" answer along with the session.
+    let state = standing(lang, state)?;
     let answered = state.answer.is_some();
     let attempt = started(lang, state)?;
     if attempt.steps_done > 0 || answered {
@@ -427,13 +408,14 @@ fn before_view(
 #[post("/student/modules/<slug>/before/<number>", data = "<form>")]
 async fn answer_before(
     app: &State<App>,
-    session: StudentSession,
+    here: StudentInModule,
     lang: Lang,
     slug: &str,
     number: usize,
     form: Checked<AnswerForm>,
 ) -> AppResult<Either<Redirect, Page>> {
-    let (module, state) = assigned(app, &session, lang, slug).await?;
+    let StudentInModule { session, state } = here;
+    let (module, state) = assigned(app, lang, slug, state)?;
     let attempt = started(lang, state)?;
     let index = check_question_at(module, number)?;
     if attempt.steps_done > 0 {
@@ -466,20 +448,15 @@ async fn answer_before(
     }
 }
 
-/// The attempt and the answer already saved for step `number` (from 1), once the number is
-/// checked against the module and the student's progress.
-async fn step_standing(
-    app: &App,
-    session: &StudentSession,
+/// The attempt and the answer already saved for step `number` (from 1; the guard read it along
+/// with the session), once the number is checked against the module and the student's progress.
+fn step_standing(
     lang: Lang,
     module: &Module,
     number: usize,
+    state: Option<ModuleState>,
 ) -> AppResult<(attempt::Model, Option<response::Model>)> {
-    let step_id = number
-        .checked_sub(1)
-        .and_then(|index| module.steps.get(index))
-        .map(|step| (step.id.as_str(), progress::PHASE_MAIN));
-    let mut state = standing(app, session, lang, module, step_id).await?;
+    let mut state = standing(lang, state)?;
     let saved = state.answer.take();
     let attempt = started(lang, state)?;
     check_step_number(lang, module, &attempt, number)?;
@@ -684,14 +661,15 @@ fn step_context(
 #[get("/student/modules/<slug>/steps/<number>?<path>")]
 async fn step_page(
     app: &State<App>,
-    session: StudentSession,
+    here: StudentInModule,
     lang: Lang,
     slug: &str,
     number: usize,
     path: Option<&str>,
 ) -> AppResult<Either<Redirect, Page>> {
+    let StudentInModule { session, state } = here;
     let module = module_in(app, lang, slug)?;
-    let (attempt, saved) = step_standing(app, &session, lang, module, number).await?;
+    let (attempt, saved) = step_standing(lang, module, number, state)?;
     if let Some(check) = unanswered_check(app, module, &attempt).await? {
         return Ok(Either::Left(Redirect::to(check)));
     }
@@ -721,14 +699,15 @@ fn step_title(lang: Lang, module: &Module, number: usize) -> String {
 #[post("/student/modules/<slug>/steps/<number>", data = "<form>")]
 async fn answer_step(
     app: &State<App>,
-    session: StudentSession,
+    here: StudentInModule,
     lang: Lang,
     slug: &str,
     number: usize,
     form: Checked<AnswerForm>,
 ) -> AppResult<Either<Redirect, Page>> {
+    let StudentInModule { session, state } = here;
     let module = module_in(app, lang, slug)?;
-    let (attempt, saved) = step_standing(app, &session, lang, module, number).await?;
+    let (attempt, saved) = step_standing(lang, module, number, state)?;
     if let Some(check) = unanswered_check(app, module, &attempt).await? {
         return Ok(Either::Left(Redirect::to(check)));
     }
@@ -838,11 +817,12 @@ async fn finish_attempt(app: &App, module: &Module, attempt: &attempt::Model) ->
 #[get("/student/modules/<slug>/done")]
 async fn done_page(
     app: &State<App>,
-    session: StudentSession,
+    here: StudentInModule,
     lang: Lang,
     slug: &str,
 ) -> AppResult<Page> {
-    let (module, state) = assigned(app, &session, lang, slug).await?;
+    let StudentInModule { session, state } = here;
+    let (module, state) = assigned(app, lang, slug, state)?;
     let attempt = started(lang, state)?;
     if attempt.finished_at.is_none() {
         let next = (attempt.steps_done as usize + 1).min(module.steps.len());

@@ -6,13 +6,13 @@ use std::collections::BTreeSet;
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    SelectA, SelectB, Set, TransactionTrait,
+    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    TransactionTrait,
 };
 
 use super::{is_unique_violation, ledger, now};
 use crate::curriculum::Module;
-use crate::db::entities::{assignment, attempt, class, opt_out, response, vacated_place};
+use crate::db::entities::{assignment, attempt, class, opt_out, response, student, vacated_place};
 use crate::domain::results::ResponseRecord;
 use crate::domain::rollup::RunningSums;
 use crate::error::{AppError, AppResult};
@@ -87,26 +87,48 @@ pub struct ModuleState {
     pub answer: Option<response::Model>,
 }
 
-/// The module's active assignment in the class, the student's opt-out and attempt, and their
-/// answer to one step (`answer_of`: step id and phase), in one query: every student page needs
-/// them, and on SQLite each query is a round trip to a worker thread that costs more than
-/// the query itself (measured with `benches/page_speed.sh`). `None` when the module is not
-/// assigned to the class.
-pub async fn module_state(
+/// A student and their class with, when the module is assigned to the class, where the student
+/// stands in it: the assignment, their opt-out and attempt, and their answer to one step
+/// (`answer_of`: step id and phase). One query serves the session check and the page, because on
+/// SQLite each query is a hand-off to a worker thread that costs more than the query itself
+/// (measured with `benches/page_speed.sh`). `None` when there is no such student.
+pub async fn student_in_module(
     db: &impl ConnectionTrait,
-    class_id: i32,
     student_id: i32,
     slug: &str,
     answer_of: Option<(&str, &str)>,
-) -> AppResult<Option<ModuleState>> {
+) -> AppResult<Option<(student::Model, class::Model, Option<ModuleState>)>> {
+    const STUDENT: &str = "S_";
+    const CLASS: &str = "K_";
+    const ASSIGNMENT: &str = "A_";
+    const ATTEMPT: &str = "B_";
     const ANSWER: &str = "C_";
-    let mut select = assignment::Entity::find()
-        .select_also(attempt::Entity)
-        .filter(assignment::Column::ClassId.eq(class_id))
-        .filter(assignment::Column::ModuleSlug.eq(slug))
-        .filter(assignment::Column::RemovedAt.is_null());
-    let query = QueryTrait::query(&mut select);
-    query
+    let mut select = sea_orm::sea_query::Query::select();
+    select_prefixed::<student::Entity>(&mut select, STUDENT);
+    select_prefixed::<class::Entity>(&mut select, CLASS);
+    select_prefixed::<assignment::Entity>(&mut select, ASSIGNMENT);
+    select_prefixed::<attempt::Entity>(&mut select, ATTEMPT);
+    select
+        .expr_as(
+            Expr::col((opt_out::Entity, opt_out::Column::Id)),
+            Alias::new("opt_out_id"),
+        )
+        .from(student::Entity)
+        .inner_join(
+            class::Entity,
+            Expr::col((class::Entity, class::Column::Id))
+                .equals((student::Entity, student::Column::ClassId)),
+        )
+        .left_join(
+            assignment::Entity,
+            Condition::all()
+                .add(
+                    Expr::col((assignment::Entity, assignment::Column::ClassId))
+                        .equals((student::Entity, student::Column::ClassId)),
+                )
+                .add(Expr::col((assignment::Entity, assignment::Column::ModuleSlug)).eq(slug))
+                .add(Expr::col((assignment::Entity, assignment::Column::RemovedAt)).is_null()),
+        )
         .left_join(
             attempt::Entity,
             Condition::all()
@@ -114,20 +136,24 @@ pub async fn module_state(
                     Expr::col((attempt::Entity, attempt::Column::AssignmentId))
                         .equals((assignment::Entity, assignment::Column::Id)),
                 )
-                .add(Expr::col((attempt::Entity, attempt::Column::StudentId)).eq(student_id)),
+                .add(
+                    Expr::col((attempt::Entity, attempt::Column::StudentId))
+                        .equals((student::Entity, student::Column::Id)),
+                ),
         )
         .left_join(
             opt_out::Entity,
             Condition::all()
-                .add(Expr::col((opt_out::Entity, opt_out::Column::StudentId)).eq(student_id))
+                .add(
+                    Expr::col((opt_out::Entity, opt_out::Column::StudentId))
+                        .equals((student::Entity, student::Column::Id)),
+                )
                 .add(Expr::col((opt_out::Entity, opt_out::Column::ModuleSlug)).eq(slug)),
         )
-        .expr_as(
-            Expr::col((opt_out::Entity, opt_out::Column::Id)),
-            Alias::new("opt_out_id"),
-        );
+        .and_where(Expr::col((student::Entity, student::Column::Id)).eq(student_id));
     if let Some((step, phase)) = answer_of {
-        query.left_join(
+        select_prefixed::<response::Entity>(&mut select, ANSWER);
+        select.left_join(
             response::Entity,
             Condition::all()
                 .add(
@@ -137,27 +163,36 @@ pub async fn module_state(
                 .add(Expr::col((response::Entity, response::Column::StepId)).eq(step))
                 .add(Expr::col((response::Entity, response::Column::Phase)).eq(phase)),
         );
-        for column in response::Column::iter() {
-            query.expr_as(
-                Expr::col((response::Entity, column)),
-                Alias::new(format!("{ANSWER}{}", column.as_str())),
-            );
-        }
     }
-    let statement = select.build(db.get_database_backend());
-    let Some(row) = db.query_one_raw(statement).await? else {
+    let Some(row) = db.query_one(&select).await? else {
         return Ok(None);
     };
-    let answer = match answer_of {
-        Some(_) => response::Model::from_query_result_optional(&row, ANSWER)?,
+    let student = student::Model::from_query_result(&row, STUDENT)?;
+    let class = class::Model::from_query_result(&row, CLASS)?;
+    let state = match assignment::Model::from_query_result_optional(&row, ASSIGNMENT)? {
         None => None,
+        Some(assignment) => Some(ModuleState {
+            assignment,
+            opted_out: row.try_get::<Option<i32>>("", "opt_out_id")?.is_some(),
+            attempt: attempt::Model::from_query_result_optional(&row, ATTEMPT)?,
+            answer: match answer_of {
+                Some(_) => response::Model::from_query_result_optional(&row, ANSWER)?,
+                None => None,
+            },
+        }),
     };
-    Ok(Some(ModuleState {
-        assignment: assignment::Model::from_query_result(&row, SelectA.as_str())?,
-        opted_out: row.try_get::<Option<i32>>("", "opt_out_id")?.is_some(),
-        attempt: attempt::Model::from_query_result_optional(&row, SelectB.as_str())?,
-        answer,
-    }))
+    Ok(Some((student, class, state)))
+}
+
+/// Selects every column of `E` as `{prefix}{column}`, the names `FromQueryResult` reads with
+/// that prefix.
+fn select_prefixed<E: EntityTrait>(select: &mut sea_orm::sea_query::SelectStatement, prefix: &str) {
+    for column in E::Column::iter() {
+        select.expr_as(
+            Expr::col((E::default(), column)),
+            Alias::new(format!("{prefix}{}", column.as_str())),
+        );
+    }
 }
 
 pub async fn find_attempt(
@@ -355,29 +390,35 @@ pub async fn answer_records(
     if attempt_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(i32, String, String, bool)> = response::Entity::find()
+    let rows: Vec<RecordRow> = response::Entity::find()
         .select_only()
-        .columns([
-            response::Column::AttemptId,
-            response::Column::StepId,
-            response::Column::Answer,
-            response::Column::Correct,
-        ])
+        .columns(RECORD_COLUMNS)
         .filter(response::Column::AttemptId.is_in(attempt_ids.iter().copied()))
         .filter(response::Column::Phase.eq(phase))
         .order_by_asc(response::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(attempt_id, step_id, answer, correct)| ResponseRecord {
-            attempt_id,
-            step_id,
-            answer: decode_answer(&answer),
-            correct,
-        })
-        .collect())
+    Ok(rows.into_iter().map(record_of).collect())
+}
+
+/// What reports read of an answer, in `RecordRow`'s order.
+const RECORD_COLUMNS: [response::Column; 4] = [
+    response::Column::AttemptId,
+    response::Column::StepId,
+    response::Column::Answer,
+    response::Column::Correct,
+];
+
+type RecordRow = (i32, String, String, bool);
+
+fn record_of((attempt_id, step_id, answer, correct): RecordRow) -> ResponseRecord {
+    ResponseRecord {
+        attempt_id,
+        step_id,
+        answer: decode_answer(&answer),
+        correct,
+    }
 }
 
 /// The answers given to one assignment, split by phase (`main`, then `pre`): one query that
@@ -388,13 +429,8 @@ pub async fn answer_records_of_assignment(
 ) -> AppResult<(Vec<ResponseRecord>, Vec<ResponseRecord>)> {
     let mut query = response::Entity::find()
         .select_only()
-        .columns([
-            response::Column::AttemptId,
-            response::Column::StepId,
-            response::Column::Answer,
-            response::Column::Correct,
-            response::Column::Phase,
-        ])
+        .columns(RECORD_COLUMNS)
+        .column(response::Column::Phase)
         .filter(Expr::col((attempt::Entity, attempt::Column::AssignmentId)).eq(assignment_id))
         .order_by_asc(response::Column::Id);
     QueryTrait::query(&mut query).inner_join(
@@ -405,12 +441,7 @@ pub async fn answer_records_of_assignment(
     let rows: Vec<(i32, String, String, bool, String)> = query.into_tuple().all(db).await?;
     let (mut main, mut before) = (Vec::new(), Vec::new());
     for (attempt_id, step_id, answer, correct, phase) in rows {
-        let record = ResponseRecord {
-            attempt_id,
-            step_id,
-            answer: decode_answer(&answer),
-            correct,
-        };
+        let record = record_of((attempt_id, step_id, answer, correct));
         match phase.as_str() {
             PHASE_PRE => before.push(record),
             _ => main.push(record),

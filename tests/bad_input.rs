@@ -291,3 +291,41 @@ async fn api_errors_are_json_envelopes() {
         assert!(detail.contains(message), "{method} {path}: {detail}");
     }
 }
+
+/// PostgreSQL refuses a NUL byte in text, so one that reached a query answered 503 there
+/// (found by the form fuzz): a sign-in email with one matches nobody, and a module address
+/// with one is not found, on every database.
+#[rocket::async_test]
+async fn a_nul_byte_in_an_email_or_a_module_address_is_a_plain_4xx() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room 6", "6-8").await;
+    admin.add_students(class_id, &["Noor"]).await;
+    admin.assign(class_id, "fake-profiles").await;
+    let (code, cards) = admin.login_cards(class_id).await;
+
+    let visitor = env.browser().await;
+    let response = visitor
+        .post_form("/login", &[("email", "a\0@school.test"), ("password", "x")])
+        .await;
+    assert_eq!(response.status(), Status::Unauthorized);
+    let body = response.into_string().await.unwrap_or_default();
+    assert!(body.contains("do not match an active account"), "{body}");
+
+    let student = env.browser().await;
+    student
+        .student_sign_in(&code, &cards[0].0, &cards[0].1)
+        .await;
+    for page in [
+        "/student/modules/fake-profiles%00",
+        "/student/modules/fake-profiles%00/before/1",
+        "/student/modules/fake-profiles%00/steps/1",
+    ] {
+        let (status, _) = student.get(page).await;
+        assert_eq!(status, Status::NotFound, "{page}");
+    }
+    let response = student
+        .post_form("/student/modules/fake-profiles%00/steps/1", &[])
+        .await;
+    assert_eq!(response.status(), Status::NotFound);
+}

@@ -12,7 +12,7 @@ use super::limits::Cost;
 use super::tokens::{Audience, Claims};
 use super::{cookie_names, session_cookie};
 use crate::App;
-use crate::curriculum::Language;
+use crate::curriculum::{Language, Module};
 use crate::db::entities::user::ROLE_ADMIN;
 use crate::db::entities::{class, student, user};
 use crate::db::queries::progress::{self, ModuleState};
@@ -265,8 +265,7 @@ pub struct StudentInModule {
 }
 
 /// The step a module page at `before/<n>` or `steps/<n>` shows, and the phase its answer is in.
-fn answer_shown<'a>(req: &Request<'_>, app: &'a App, slug: &str) -> Option<(&'a str, &'a str)> {
-    let module = app.curriculum.get(slug)?;
+fn answer_shown<'a>(req: &Request<'_>, module: &'a Module) -> Option<(&'a str, &'a str)> {
     let index = req
         .routed_segment(4)?
         .parse::<usize>()
@@ -293,9 +292,21 @@ impl<'r> FromRequest<'r> for StudentInModule {
         let Some((id, claims)) = student_claims(req, app) else {
             return Outcome::Error((Status::Unauthorized, ()));
         };
-        let slug = req.routed_segment(2).unwrap_or_default();
-        let answer_of = answer_shown(req, app, slug);
-        match progress::student_in_module(&app.db, id, slug, answer_of).await {
+        // Only a module of the curriculum reaches the query: an unknown slug (odd bytes and all,
+        // which PostgreSQL refuses as text) gets the plain session check, and the page a 404.
+        let Some(module) = app
+            .curriculum
+            .get(req.routed_segment(2).unwrap_or_default())
+        else {
+            return StudentSession::from_request(req)
+                .await
+                .map(|session| StudentInModule {
+                    session,
+                    state: None,
+                });
+        };
+        let answer_of = answer_shown(req, module);
+        match progress::student_in_module(&app.db, id, &module.slug, answer_of).await {
             Ok(Some((student, class, state))) => admit_student(req, app, &claims, student, class)
                 .map(|session| StudentInModule { session, state }),
             Ok(None) => Outcome::Error((Status::Unauthorized, ())),

@@ -121,6 +121,10 @@ pub async fn find_by_email(
     db: &impl ConnectionTrait,
     email: &str,
 ) -> AppResult<Option<user::Model>> {
+    // No address holds a NUL, and PostgreSQL refuses one in text: such an email matches nobody.
+    if email.contains('\0') {
+        return Ok(None);
+    }
     Ok(user::Entity::find()
         .filter(user::Column::Email.eq(email.trim().to_lowercase()))
         .one(db)

@@ -9,7 +9,9 @@
 //! `LOAD_KILL_EVERY_S` turns the run into the kill -9 drill: the server is killed that often
 //! and started again, and the report adds how long each restart took. Every run also reports
 //! the server's memory after its first tenth and at the end, and the largest the SQLite WAL
-//! grew: the soak is `LOAD_STUDENTS=100 LOAD_SECONDS=1800 cargo bench --bench load`.
+//! grew. `LOAD_ROSTER=N` has each simulated student work as N students of the roster in turn,
+//! so a long run keeps them busy: the soak is
+//! `LOAD_STUDENTS=100 LOAD_ROSTER=15 LOAD_SECONDS=1800 cargo bench --bench load`.
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -520,10 +522,13 @@ async fn main() {
         .cloned()
         .collect();
     let slugs: Vec<String> = modules.iter().map(|m| m.slug.clone()).collect();
-    let roster = seed(&server.base, students, &slugs).await;
+    // Each simulated student works as `LOAD_ROSTER` students of the roster one after another,
+    // so that a long run (the soak) keeps them busy after the first one's modules are done.
+    let roster_per_student: usize = env_or("LOAD_ROSTER", 1).max(1);
+    let roster = seed(&server.base, students * roster_per_student, &slugs).await;
     println!(
-        "load: {students} students in {} classes, {} modules each, {seconds} s, think time {think_ms} ms on average, database {}",
-        students.div_ceil(STUDENTS_PER_CLASS),
+        "load: {students} students at a time, each working as {roster_per_student} of the roster in turn, in {} classes, {} modules each, {seconds} s, think time {think_ms} ms on average, database {}",
+        (students * roster_per_student).div_ceil(STUDENTS_PER_CLASS),
         modules.len(),
         database_url.split(':').next().unwrap_or("?")
     );
@@ -533,17 +538,27 @@ async fn main() {
     let started = Instant::now();
     let until = started + Duration::from_secs(seconds);
     let base = server.base.clone();
-    let tasks: Vec<_> = roster
-        .into_iter()
-        .map(|student| {
-            rocket::tokio::spawn(run_student(
-                student,
-                base.clone(),
-                modules.clone(),
-                stats.clone(),
-                until,
-                think_ms,
-            ))
+    let mut roster = roster.into_iter();
+    let tasks: Vec<_> = (0..students)
+        .map(|_| {
+            let turns: Vec<Student> = roster.by_ref().take(roster_per_student).collect();
+            let (base, modules, stats) = (base.clone(), modules.clone(), stats.clone());
+            rocket::tokio::spawn(async move {
+                for student in turns {
+                    if Instant::now() >= until {
+                        break;
+                    }
+                    run_student(
+                        student,
+                        base.clone(),
+                        modules.clone(),
+                        stats.clone(),
+                        until,
+                        think_ms,
+                    )
+                    .await;
+                }
+            })
         })
         .collect();
 

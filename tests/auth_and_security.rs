@@ -651,11 +651,41 @@ async fn module_pages_refuse_a_signed_out_student_and_an_ended_class() {
         }
     };
 
+    // The forms inside a module, posted with a valid CSRF token and the replayed session.
+    let forms = [
+        format!("/student/modules/{MODULE}/start"),
+        format!("/student/modules/{MODULE}/before/1"),
+        format!("/student/modules/{MODULE}/steps/1"),
+    ];
+    let assert_forms_refused = |token: String, why: &'static str| {
+        let replay = &replay;
+        let forms = &forms;
+        async move {
+            for form in forms {
+                let csrf = replay.csrf().await;
+                let response = replay
+                    .client
+                    .post(form.clone())
+                    .header(rocket::http::ContentType::Form)
+                    .cookie(Cookie::new(
+                        tellwise::auth::cookie_names(false).student,
+                        token.clone(),
+                    ))
+                    .body(format!("csrf_token={csrf}&choice=x"))
+                    .dispatch()
+                    .await;
+                assert_eq!(response.status(), Status::SeeOther, "{why}: POST {form}");
+                assert_eq!(location(&response), "/student/login", "{why}: POST {form}");
+            }
+        }
+    };
+
     let signed_out = cookie_of(&students[0]);
     let response = students[0].post_form("/student/logout", &[]).await;
     assert_eq!(response.status(), Status::SeeOther);
     drop(response);
-    assert_refused(signed_out, "a signed-out token").await;
+    assert_refused(signed_out.clone(), "a signed-out token").await;
+    assert_forms_refused(signed_out, "a signed-out token").await;
 
     let still_in = cookie_of(&students[1]);
     let response = admin
@@ -663,5 +693,6 @@ async fn module_pages_refuse_a_signed_out_student_and_an_ended_class() {
         .await;
     assert_eq!(response.status(), Status::SeeOther);
     drop(response);
-    assert_refused(still_in, "a student of an ended class").await;
+    assert_refused(still_in.clone(), "a student of an ended class").await;
+    assert_forms_refused(still_in, "a student of an ended class").await;
 }

@@ -329,3 +329,63 @@ async fn a_nul_byte_in_an_email_or_a_module_address_is_a_plain_4xx() {
         .await;
     assert_eq!(response.status(), Status::NotFound);
 }
+
+/// Inside a module, the answers come in a fixed order whatever the address: a module not
+/// assigned to the class is not found, one not started yet is a conflict ("start first"), and
+/// only then is a check or step number out of range not found.
+#[rocket::async_test]
+async fn module_pages_answer_not_assigned_then_not_started_then_out_of_range() {
+    const MODULE: &str = "fake-profiles";
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room 8", "6-8").await;
+    admin.add_students(class_id, &["Ivo"]).await;
+    admin.assign(class_id, MODULE).await;
+    let (code, cards) = admin.login_cards(class_id).await;
+    let student = env.browser().await;
+    student
+        .student_sign_in(&code, &cards[0].0, &cards[0].1)
+        .await;
+    let other = student
+        .app()
+        .curriculum
+        .modules()
+        .into_iter()
+        .find(|m| m.tier.as_str() == "6-8" && m.slug != MODULE)
+        .expect("another 6-8 module")
+        .slug
+        .clone();
+    let expect = |cases: Vec<(String, Status)>| {
+        let student = &student;
+        async move {
+            for (page, status) in cases {
+                assert_eq!(student.get(&page).await.0, status, "{page}");
+            }
+        }
+    };
+    let base = format!("/student/modules/{MODULE}");
+    let unassigned = format!("/student/modules/{other}");
+    expect(vec![
+        (unassigned.clone(), Status::NotFound),
+        (format!("{unassigned}/before/1"), Status::NotFound),
+        (format!("{unassigned}/steps/1"), Status::NotFound),
+        (format!("{unassigned}/done"), Status::NotFound),
+        (format!("{base}/before/1"), Status::Conflict),
+        (format!("{base}/before/99"), Status::Conflict),
+        (format!("{base}/steps/1"), Status::Conflict),
+        (format!("{base}/steps/99"), Status::Conflict),
+        (format!("{base}/done"), Status::Conflict),
+    ])
+    .await;
+    let response = student.post_form(&format!("{base}/start"), &[]).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    expect(vec![
+        (format!("{base}/before/1"), Status::Ok),
+        (format!("{base}/before/99"), Status::NotFound),
+        (format!("{base}/before/0"), Status::NotFound),
+        (format!("{base}/steps/99"), Status::NotFound),
+        (format!("{base}/done"), Status::Conflict),
+    ])
+    .await;
+}

@@ -358,11 +358,11 @@ async fn before_page(
 ) -> AppResult<Either<Redirect, Page>> {
     let StudentInModule { session, state } = here;
     let module = module_in(app, lang, slug)?;
-    check_question_at(module, number)?;
     // The guard read this check's "before" answer along with the session.
     let state = standing(lang, state)?;
     let answered = state.answer.is_some();
     let attempt = started(lang, state)?;
+    check_question_at(module, number)?;
     if attempt.steps_done > 0 || answered {
         return Ok(Either::Left(Redirect::to(
             next_place(app, module, &attempt).await?,
@@ -416,6 +416,8 @@ async fn answer_before(
 ) -> AppResult<Either<Redirect, Page>> {
     let StudentInModule { session, state } = here;
     let (module, state) = assigned(app, lang, slug, state)?;
+    // The guard read this check's "before" answer: a repeat keeps the first and writes nothing.
+    let answered = state.answer.is_some();
     let attempt = started(lang, state)?;
     let index = check_question_at(module, number)?;
     if attempt.steps_done > 0 {
@@ -432,15 +434,17 @@ async fn answer_before(
                 .with_status(Status::UnprocessableEntity),
         )),
         Ok((answer, correct)) => {
-            progress::save_answer_in_phase(
-                &app.db,
-                attempt.id,
-                &step.id,
-                progress::PHASE_PRE,
-                &answer,
-                correct,
-            )
-            .await?;
+            if !answered {
+                progress::save_answer_in_phase(
+                    &app.db,
+                    attempt.id,
+                    &step.id,
+                    progress::PHASE_PRE,
+                    &answer,
+                    correct,
+                )
+                .await?;
+            }
             Ok(Either::Left(Redirect::to(
                 next_place(app, module, &attempt).await?,
             )))
@@ -683,6 +687,26 @@ async fn step_page(
     )))
 }
 
+/// The step again with the answer that counts, when another answer to it came first (a stale
+/// tab): 409, so nothing the student sees is silently dropped.
+fn answered_elsewhere(
+    session: &StudentSession,
+    lang: Lang,
+    module: &Module,
+    number: usize,
+    first: &BTreeSet<String>,
+) -> Page {
+    let notice = lang.t("problem.answered_elsewhere");
+    let context = step_context(lang, module, number, Some(first), None, Some(&notice));
+    page_for(
+        session,
+        "student/step",
+        step_title(lang, module, number),
+        context,
+    )
+    .with_status(Status::Conflict)
+}
+
 fn step_title(lang: Lang, module: &Module, number: usize) -> String {
     format!(
         "{} – {}",
@@ -730,15 +754,9 @@ async fn answer_step(
         if !differs {
             return Ok(Either::Left(Redirect::to(uri!(step_page(slug, number, _)))));
         }
-        let notice = lang.t("problem.answered_elsewhere");
-        let context = step_context(lang, module, number, Some(&first), None, Some(&notice));
-        let page = page_for(
-            &session,
-            "student/step",
-            step_title(lang, module, number),
-            context,
-        );
-        return Ok(Either::Right(page.with_status(Status::Conflict)));
+        return Ok(Either::Right(answered_elsewhere(
+            &session, lang, module, number, &first,
+        )));
     }
     match checked {
         Some(Err(key)) => {
@@ -753,7 +771,15 @@ async fn answer_step(
             return Ok(Either::Right(page.with_status(Status::UnprocessableEntity)));
         }
         Some(Ok((answer, correct))) => {
-            progress::save_answer(&app.db, attempt.id, &step.id, &answer, correct).await?;
+            let saved =
+                progress::save_answer(&app.db, attempt.id, &step.id, &answer, correct).await?;
+            // Another tab's different answer got in first, after this page's state was read.
+            let first = progress::decode_answer(&saved.answer);
+            if first != answer {
+                return Ok(Either::Right(answered_elsewhere(
+                    &session, lang, module, number, &first,
+                )));
+            }
         }
         None => {}
     }

@@ -169,14 +169,17 @@ pub async fn student_in_module(
     };
     let student = student::Model::from_query_result(&row, STUDENT)?;
     let class = class::Model::from_query_result(&row, CLASS)?;
-    let state = match assignment::Model::from_query_result_optional(&row, ASSIGNMENT)? {
+    // `Option::<M>::from_query_result` is `None` for a row of NULLs (no such assignment, attempt
+    // or answer) and an error for anything else, where `from_query_result_optional` would turn
+    // a decoding error into "not there".
+    let state = match Option::<assignment::Model>::from_query_result(&row, ASSIGNMENT)? {
         None => None,
         Some(assignment) => Some(ModuleState {
             assignment,
             opted_out: row.try_get::<Option<i32>>("", "opt_out_id")?.is_some(),
-            attempt: attempt::Model::from_query_result_optional(&row, ATTEMPT)?,
+            attempt: Option::<attempt::Model>::from_query_result(&row, ATTEMPT)?,
             answer: match answer_of {
-                Some(_) => response::Model::from_query_result_optional(&row, ANSWER)?,
+                Some(_) => Option::<response::Model>::from_query_result(&row, ANSWER)?,
                 None => None,
             },
         }),

@@ -200,14 +200,28 @@ impl<'r> FromRequest<'r> for ApiStaff {
     }
 }
 
-/// The student a request's cookie names: their id and the token's claims.
-fn student_claims(req: &Request<'_>, app: &App) -> Option<(i32, Claims)> {
+/// The app and the student a request's cookie names (their id and the token's claims), or the
+/// status that refuses the request.
+fn student_claims<'r>(req: &'r Request<'_>) -> Result<(&'r App, i32, Claims), Status> {
+    let app = req
+        .rocket()
+        .state::<App>()
+        .ok_or(Status::InternalServerError)?;
     let token = req
         .cookies()
         .get(cookie_names(app.settings.secure_cookies).student)
-        .map(|c| c.value().to_string())?;
-    let claims = app.keys.verify(Audience::Student, &token)?;
-    Some((claims.sub.parse().ok()?, claims))
+        .map(|c| c.value().to_string());
+    let claims = token
+        .and_then(|t| app.keys.verify(Audience::Student, &t))
+        .ok_or(Status::Unauthorized)?;
+    let id = claims.sub.parse().map_err(|_| Status::Unauthorized)?;
+    Ok((app, id, claims))
+}
+
+/// A database error while checking a student's session: 503, so the page says "try again soon".
+fn student_lookup_failed<T>(e: impl std::fmt::Display) -> Outcome<T, ()> {
+    tracing::error!(error = %e, "database error while checking a student session");
+    Outcome::Error((Status::ServiceUnavailable, ()))
 }
 
 /// Lets a student in whose token checked out: the stamp must still match (sign-out ends it) and
@@ -234,11 +248,9 @@ impl<'r> FromRequest<'r> for StudentSession {
     type Error = ();
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        let Some(app) = req.rocket().state::<App>() else {
-            return Outcome::Error((Status::InternalServerError, ()));
-        };
-        let Some((id, claims)) = student_claims(req, app) else {
-            return Outcome::Error((Status::Unauthorized, ()));
+        let (app, id, claims) = match student_claims(req) {
+            Ok(found) => found,
+            Err(status) => return Outcome::Error((status, ())),
         };
         let found = student::Entity::find_by_id(id)
             .find_also_related(class::Entity)
@@ -247,10 +259,7 @@ impl<'r> FromRequest<'r> for StudentSession {
         match found {
             Ok(Some((student, Some(class)))) => admit_student(req, app, &claims, student, class),
             Ok(_) => Outcome::Error((Status::Unauthorized, ())),
-            Err(e) => {
-                tracing::error!(error = %e, "database error while checking a student session");
-                Outcome::Error((Status::ServiceUnavailable, ()))
-            }
+            Err(e) => student_lookup_failed(e),
         }
     }
 }
@@ -286,11 +295,9 @@ impl<'r> FromRequest<'r> for StudentInModule {
     type Error = ();
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        let Some(app) = req.rocket().state::<App>() else {
-            return Outcome::Error((Status::InternalServerError, ()));
-        };
-        let Some((id, claims)) = student_claims(req, app) else {
-            return Outcome::Error((Status::Unauthorized, ()));
+        let (app, id, claims) = match student_claims(req) {
+            Ok(found) => found,
+            Err(status) => return Outcome::Error((status, ())),
         };
         // Only a module of the curriculum reaches the query: an unknown slug (odd bytes and all,
         // which PostgreSQL refuses as text) gets the plain session check, and the page a 404.
@@ -310,10 +317,7 @@ impl<'r> FromRequest<'r> for StudentInModule {
             Ok(Some((student, class, state))) => admit_student(req, app, &claims, student, class)
                 .map(|session| StudentInModule { session, state }),
             Ok(None) => Outcome::Error((Status::Unauthorized, ())),
-            Err(e) => {
-                tracing::error!(error = %e, "database error while checking a student session");
-                Outcome::Error((Status::ServiceUnavailable, ()))
-            }
+            Err(e) => student_lookup_failed(e),
         }
     }
 }

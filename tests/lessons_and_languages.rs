@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Answers, Browser, TestEnv, answer_fields, reply_path_to};
+use common::{Answers, Browser, TestEnv, answer_fields, csrf_in, reply_path_to};
 use rocket::http::Status;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tellwise::curriculum::{Language, StepKind};
@@ -414,4 +414,147 @@ async fn every_student_step_offers_read_aloud_without_needing_it() {
         .get(&format!("/student/modules/{slug}/steps/1"))
         .await;
     assert!(step.contains("data-read-aloud=\"#read-this\""));
+}
+
+/// Check and step pages not yet answered are rendered once per server and then served from
+/// memory: each student still gets their own CSRF token, address and language, and never
+/// another student's answer.
+#[rocket::async_test]
+async fn pages_rendered_once_still_carry_each_students_own_token_language_and_answer() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room 2", "6-8").await;
+    admin.add_students(class_id, &["Ana", "Ben", "Cruz"]).await;
+    admin.assign(class_id, "fake-profiles").await;
+    let (code, cards) = admin.login_cards(class_id).await;
+    let server = env.shared_server().await;
+    let mut students = Vec::new();
+    for (name, secret) in &cards {
+        let student = server.visitor();
+        let sign_in = [("code", code.as_str()), ("name", name), ("secret", secret)];
+        let (status, _) = student
+            .post_form("/student/login", "/student/login", &sign_in)
+            .await;
+        assert_eq!(status, Status::SeeOther);
+        let (status, _) = student
+            .post_form("/help", "/student/modules/fake-profiles/start", &[])
+            .await;
+        assert_eq!(status, Status::SeeOther);
+        students.push(student);
+    }
+    let own_token = |html: &str| csrf_in(html).expect("pages carry a CSRF token");
+    let check = "/student/modules/fake-profiles/before/1";
+    let (_, first) = students[0].get(check).await;
+    let (_, second) = students[1].get(check).await;
+    let (first_token, second_token) = (own_token(&first), own_token(&second));
+    assert_eq!(first_token, own_token(&students[0].get("/help").await.1));
+    assert_eq!(second_token, own_token(&students[1].get("/help").await.1));
+    assert_ne!(first_token, second_token);
+    assert_eq!(
+        second.matches(&second_token).count(),
+        4,
+        "in the head, the answer form, the sign-out form and the language switch"
+    );
+    assert_eq!(
+        first.replace(&first_token, "TOKEN"),
+        second.replace(&second_token, "TOKEN"),
+        "the same question for both"
+    );
+    assert!(second.contains(&format!("name=\"back\" value=\"{check}\"")));
+
+    // The token in the page served from memory is the one that saves the answer.
+    let module = admin
+        .app()
+        .curriculum
+        .get("fake-profiles")
+        .expect("module")
+        .clone();
+    let checks = module.check_steps();
+    let fields = answer_fields(&module.steps[checks[0]], Answers::AllRight);
+    let (status, location) = students[1]
+        .post_form(check, check, &common::as_refs(&fields))
+        .await;
+    assert_eq!(status, Status::SeeOther, "answer saved");
+    assert_eq!(location, "/student/modules/fake-profiles/before/2");
+
+    // The same page in Spanish for a student who reads Spanish.
+    let choice = [("lang", "es"), ("back", check)];
+    let (status, _) = students[2].post_form("/help", "/language", &choice).await;
+    assert_eq!(status, Status::SeeOther);
+    let (_, spanish) = students[2].get(check).await;
+    let StepKind::Question(question) = &admin
+        .app()
+        .curriculum
+        .get_in("fake-profiles", Language::Es)
+        .expect("module")
+        .steps[checks[0]]
+        .kind
+    else {
+        panic!("knowledge checks are questions");
+    };
+    assert!(spanish.contains("<html lang=\"es\">"));
+    assert!(spanish.contains(&common::unescape_html_safe(&question.prompt)));
+    assert_eq!(
+        own_token(&spanish),
+        own_token(&students[2].get("/help").await.1)
+    );
+
+    // A question answered shows that student's answer and its feedback; another student who
+    // has not answered it yet still gets the form.
+    let number = 1 + module
+        .steps
+        .iter()
+        .position(|step| matches!(step.kind, StepKind::Question(_)))
+        .expect("the module asks a question");
+    for student in &students[..2] {
+        // Ben answered the first check already: his repeat keeps that answer.
+        for (n, &index) in checks.iter().enumerate() {
+            let fields = answer_fields(&module.steps[index], Answers::AllWrong);
+            let path = format!("/student/modules/fake-profiles/before/{}", n + 1);
+            let (status, _) = student
+                .post_form("/help", &path, &common::as_refs(&fields))
+                .await;
+            assert_eq!(status, Status::SeeOther, "{path}");
+        }
+        for (i, step) in module.steps[..number - 1].iter().enumerate() {
+            let fields = answer_fields(step, Answers::AllRight);
+            let path = format!("/student/modules/fake-profiles/steps/{}", i + 1);
+            let (status, _) = student
+                .post_form("/help", &path, &common::as_refs(&fields))
+                .await;
+            assert_eq!(status, Status::SeeOther, "{path}");
+        }
+    }
+    let step_path = format!("/student/modules/fake-profiles/steps/{number}");
+    let (_, before_answering) = students[0].get(&step_path).await;
+    let fields = answer_fields(&module.steps[number - 1], Answers::AllWrong);
+    let (status, _) = students[0]
+        .post_form(&step_path, &step_path, &common::as_refs(&fields))
+        .await;
+    assert_eq!(status, Status::SeeOther);
+    let (_, answered) = students[0].get(&step_path).await;
+    let (_, unanswered) = students[1].get(&step_path).await;
+    let StepKind::Question(question) = &module.steps[number - 1].kind else {
+        unreachable!("found above")
+    };
+    let wrong = question
+        .options
+        .iter()
+        .find(|option| !option.correct)
+        .expect("a wrong option");
+    let feedback = common::unescape_html_safe(&wrong.feedback);
+    assert!(
+        answered.contains(&feedback),
+        "Ana sees her answer's feedback"
+    );
+    assert!(
+        !unanswered.contains(&feedback),
+        "Ben does not see Ana's answer"
+    );
+    let form = format!("<form method=\"post\" action=\"{step_path}\"");
+    assert!(unanswered.contains(&form));
+    assert_eq!(
+        unanswered.replace(&own_token(&unanswered), "TOKEN"),
+        before_answering.replace(&own_token(&before_answering), "TOKEN"),
+    );
 }

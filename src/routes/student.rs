@@ -28,7 +28,7 @@ use crate::domain::scoring::{
 };
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::views::{Page, Viewer};
+use crate::views::{Page, Viewer, Views};
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -351,6 +351,7 @@ fn check_question_at(module: &Module, number: usize) -> AppResult<usize> {
 #[get("/student/modules/<slug>/before/<number>")]
 async fn before_page(
     app: &State<App>,
+    views: &State<Views>,
     here: StudentInModule,
     lang: Lang,
     slug: &str,
@@ -368,9 +369,14 @@ async fn before_page(
             next_place(app, module, &attempt).await?,
         )));
     }
-    Ok(Either::Right(before_view(
-        &session, lang, module, number, None,
-    )))
+    // Every student sees the same question: only their token and name differ.
+    let key = format!("{}@{}/before/{number}", module.slug, module.version);
+    let page = Page::shared(views, lang.0, "student/before", key, || {
+        before_content(lang, module, number, None)
+    });
+    Ok(Either::Right(page.for_viewer(Viewer::student(
+        &session.student.display_name,
+    ))))
 }
 
 fn before_view(
@@ -380,6 +386,17 @@ fn before_view(
     number: usize,
     error: Option<&str>,
 ) -> Page {
+    let (title, context) = before_content(lang, module, number, error);
+    page_for(session, "student/before", title, context)
+}
+
+/// The title and context of a knowledge check before the lesson.
+fn before_content(
+    lang: Lang,
+    module: &Module,
+    number: usize,
+    error: Option<&str>,
+) -> (String, Value) {
     let checks = module.check_steps();
     let StepKind::Question(question) = &module.steps[checks[number - 1]].kind else {
         unreachable!("check_steps returns questions only");
@@ -397,9 +414,7 @@ fn before_view(
             "options": question.options.iter().map(|o| json!({ "id": o.id, "text": o.text })).collect::<Vec<_>>(),
         },
     });
-    page_for(
-        session,
-        "student/before",
+    (
         format!("{} – {}", module.title, lang.t("before.title")),
         context,
     )
@@ -665,6 +680,7 @@ fn step_context(
 #[get("/student/modules/<slug>/steps/<number>?<path>")]
 async fn step_page(
     app: &State<App>,
+    views: &State<Views>,
     here: StudentInModule,
     lang: Lang,
     slug: &str,
@@ -678,11 +694,23 @@ async fn step_page(
         return Ok(Either::Left(Redirect::to(check)));
     }
     let answer = saved.as_ref().map(|r| progress::decode_answer(&r.answer));
+    let title = || step_title(lang, module, number);
+    if answer.is_none() && path.is_none() {
+        // A step not yet answered looks the same to every student.
+        let key = format!("{}@{}/steps/{number}", module.slug, module.version);
+        let page = Page::shared(views, lang.0, "student/step", key, || {
+            let context = step_context(lang, module, number, None, None, None);
+            (title(), context)
+        });
+        return Ok(Either::Right(
+            page.for_viewer(Viewer::student(&session.student.display_name)),
+        ));
+    }
     let context = step_context(lang, module, number, answer.as_ref(), path, None);
     Ok(Either::Right(page_for(
         &session,
         "student/step",
-        step_title(lang, module, number),
+        title(),
         context,
     )))
 }

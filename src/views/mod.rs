@@ -13,7 +13,9 @@ pub mod charts;
 use rust_embed::Embed;
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::io::Cursor;
+use std::sync::{Arc, RwLock};
 
 use crate::App;
 use crate::auth::Staff;
@@ -30,6 +32,92 @@ struct Templates;
 
 pub struct Views {
     registry: Handlebars<'static>,
+    /// Pages rendered once and served to everyone their key covers: see [`Page::shared`].
+    shared: RwLock<HashMap<SharedKey, Arc<SharedPage>>>,
+}
+
+/// A shared page's template, its language and the caller's key for the rest of its content
+/// (module, version, step): everything the page shows except the reader's own slots.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SharedKey {
+    template: &'static str,
+    language: Language,
+    content: String,
+}
+
+/// A rendered page cut where the reader's own values go.
+#[derive(Debug, Default)]
+struct SharedPage {
+    pieces: Vec<Piece>,
+    text_len: usize,
+}
+
+#[derive(Debug, PartialEq)]
+enum Piece {
+    Text(String),
+    Slot(Slot),
+}
+
+/// What differs between two readers of a shared page. Each is rendered as a marker that
+/// Handlebars' escaping leaves alone (private-use characters), then cut out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Slot {
+    Csrf,
+    Path,
+    Name,
+}
+
+impl Slot {
+    const ALL: [Slot; 3] = [Slot::Csrf, Slot::Path, Slot::Name];
+
+    fn marker(self) -> &'static str {
+        match self {
+            Slot::Csrf => "\u{E000}tellwise:csrf\u{E000}",
+            Slot::Path => "\u{E000}tellwise:path\u{E000}",
+            Slot::Name => "\u{E000}tellwise:name\u{E000}",
+        }
+    }
+}
+
+impl SharedPage {
+    fn cut(html: &str) -> Self {
+        let mut page = Self::default();
+        let mut rest = html;
+        loop {
+            let next = Slot::ALL
+                .iter()
+                .filter_map(|&slot| rest.find(slot.marker()).map(|at| (at, slot)))
+                .min_by_key(|&(at, _)| at);
+            let Some((at, slot)) = next else { break };
+            page.push_text(&rest[..at]);
+            page.pieces.push(Piece::Slot(slot));
+            rest = &rest[at + slot.marker().len()..];
+        }
+        page.push_text(rest);
+        page
+    }
+
+    fn push_text(&mut self, text: &str) {
+        if !text.is_empty() {
+            self.text_len += text.len();
+            self.pieces.push(Piece::Text(text.to_string()));
+        }
+    }
+
+    /// The page for one reader: their values escaped as Handlebars would have escaped them.
+    fn fill(&self, csrf: &str, path: &str, name: &str) -> String {
+        let [csrf, path, name] = [csrf, path, name].map(handlebars::html_escape);
+        let mut html = String::with_capacity(self.text_len + 4 * (csrf.len() + path.len()));
+        for piece in &self.pieces {
+            html.push_str(match piece {
+                Piece::Text(text) => text,
+                Piece::Slot(Slot::Csrf) => &csrf,
+                Piece::Slot(Slot::Path) => &path,
+                Piece::Slot(Slot::Name) => &name,
+            });
+        }
+        html
+    }
 }
 
 impl Views {
@@ -49,7 +137,27 @@ impl Views {
                 .register_template_string(name, source.as_ref())
                 .map_err(|e| format!("template {path}: {e}"))?;
         }
-        Ok(Self { registry })
+        Ok(Self {
+            registry,
+            shared: RwLock::default(),
+        })
+    }
+
+    fn shared_page(&self, key: &SharedKey) -> Option<Arc<SharedPage>> {
+        self.shared
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn keep_shared(&self, key: SharedKey, page: SharedPage) -> Arc<SharedPage> {
+        let page = Arc::new(page);
+        self.shared
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(key, page.clone());
+        page
     }
 
     /// Renders the page's own template, then the layout around it. Two plain renders rather
@@ -141,6 +249,7 @@ pub struct Page {
     viewer: Viewer,
     status: Status,
     language: Option<Language>,
+    shared: Option<SharedKey>,
 }
 
 impl Page {
@@ -152,6 +261,36 @@ impl Page {
             viewer: Viewer::default(),
             status: Status::Ok,
             language: None,
+            shared: None,
+        }
+    }
+
+    /// A page that is the same for every reader of `key` in `language` but for their CSRF
+    /// token, address and name: rendered once, then served from memory, so `build` (its title
+    /// and context) runs only the first time. `key` must name everything else the page
+    /// depends on; curriculum pages use the module's slug, version and step, which never change
+    /// while the server runs.
+    pub fn shared(
+        views: &Views,
+        language: Language,
+        template: &'static str,
+        key: String,
+        build: impl FnOnce() -> (String, Value),
+    ) -> Self {
+        let key = SharedKey {
+            template,
+            language,
+            content: key,
+        };
+        let page = if views.shared_page(&key).is_some() {
+            Self::new(template, String::new(), Value::Null)
+        } else {
+            let (title, context) = build();
+            Self::new(template, title, context)
+        };
+        Self {
+            shared: Some(key),
+            ..page.in_language(language)
         }
     }
 
@@ -199,22 +338,73 @@ impl<'r> Responder<'r, 'static> for Page {
             (None, true) => Language::En,
             (None, false) => language_of(req),
         };
-        let context = json!({
-            "title": self.title,
-            "csrf": csrf,
-            "viewer": self.viewer,
-            "lang": lang.code(),
-            "path": req.uri().to_string(),
-            "page": self.context,
-        });
-        let html = views.render(self.template, context).map_err(|e| {
+        let path = req.uri().to_string();
+        let failed = |e: String| {
             tracing::error!(error = %e, "template failed");
             Status::InternalServerError
-        })?;
+        };
+        let html = match self.shared {
+            None => {
+                let context = json!({
+                    "title": self.title,
+                    "csrf": csrf,
+                    "viewer": self.viewer,
+                    "lang": lang.code(),
+                    "path": path,
+                    "page": self.context,
+                });
+                views.render(self.template, context).map_err(failed)?
+            }
+            Some(key) => {
+                let page = match views.shared_page(&key) {
+                    Some(page) => page,
+                    None => {
+                        let viewer = Viewer {
+                            name: Slot::Name.marker().into(),
+                            ..self.viewer.clone()
+                        };
+                        let context = json!({
+                            "title": self.title,
+                            "csrf": Slot::Csrf.marker(),
+                            "viewer": viewer,
+                            "lang": lang.code(),
+                            "path": Slot::Path.marker(),
+                            "page": self.context,
+                        });
+                        let html = views.render(self.template, context).map_err(failed)?;
+                        views.keep_shared(key, SharedPage::cut(&html))
+                    }
+                };
+                page.fill(&csrf, &path, &self.viewer.name)
+            }
+        };
         Response::build()
             .status(self.status)
             .header(ContentType::HTML)
             .sized_body(html.len(), Cursor::new(html))
             .ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shared_page_is_cut_at_each_slot_and_filled_escaped_as_handlebars_would() {
+        let html = format!(
+            "<meta content=\"{csrf}\"><p>{name}</p><input value=\"{path}\">{csrf}",
+            csrf = Slot::Csrf.marker(),
+            path = Slot::Path.marker(),
+            name = Slot::Name.marker(),
+        );
+        let page = SharedPage::cut(&html);
+        assert_eq!(page.pieces.len(), 8);
+        assert_eq!(
+            page.fill("abc", "/a?b=\"<c>\"", "Zoë & Co"),
+            "<meta content=\"abc\"><p>Zoë &amp; Co</p>\
+             <input value=\"/a?b&#x3D;&quot;&lt;c&gt;&quot;\">abc"
+        );
+        assert_eq!(SharedPage::cut("no slots").fill("x", "y", "z"), "no slots");
     }
 }

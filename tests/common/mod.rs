@@ -772,3 +772,97 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// One app server that several browsers visit, each with cookies of its own: for what the
+/// server keeps in memory from one reader to the next. (`TestEnv::browser` gives every browser
+/// its own server.)
+pub struct SharedServer {
+    client: Client,
+}
+
+/// A browser on a [`SharedServer`]: its cookies, sent and updated by hand.
+pub struct Visitor<'a> {
+    server: &'a SharedServer,
+    cookies: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+}
+
+impl TestEnv {
+    pub async fn shared_server(&self) -> SharedServer {
+        let rocket = tellwise::setup(self.figment.clone())
+            .await
+            .expect("app starts");
+        let client = Client::untracked(rocket).await.expect("valid rocket");
+        SharedServer { client }
+    }
+}
+
+impl SharedServer {
+    pub fn visitor(&self) -> Visitor<'_> {
+        Visitor {
+            server: self,
+            cookies: Default::default(),
+        }
+    }
+}
+
+impl Visitor<'_> {
+    /// Local requests take cookies as cookies, not as a header.
+    fn cookies(&self) -> Vec<rocket::http::Cookie<'static>> {
+        let cookies = self.cookies.lock().expect("cookies");
+        cookies
+            .iter()
+            .map(|(name, value)| rocket::http::Cookie::new(name.clone(), value.clone()))
+            .collect()
+    }
+
+    fn keep_cookies(&self, response: &LocalResponse<'_>) {
+        let mut cookies = self.cookies.lock().expect("cookies");
+        for cookie in response.cookies().iter() {
+            let removed =
+                cookie.value().is_empty() || cookie.max_age() == Some(rocket::time::Duration::ZERO);
+            if removed {
+                cookies.remove(cookie.name());
+            } else {
+                cookies.insert(cookie.name().to_string(), cookie.value().to_string());
+            }
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (Status, String) {
+        let response = self
+            .server
+            .client
+            .get(path.to_string())
+            .cookies(self.cookies())
+            .dispatch()
+            .await;
+        self.keep_cookies(&response);
+        let status = response.status();
+        (status, response.into_string().await.unwrap_or_default())
+    }
+
+    /// Submits a form with the CSRF token of the page at `from`; returns the status and where
+    /// it redirects.
+    pub async fn post_form(
+        &self,
+        from: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (Status, String) {
+        let (_, page) = self.get(from).await;
+        let token = csrf_in(&page).expect("the page carries a CSRF token");
+        let mut all = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        let response = self
+            .server
+            .client
+            .post(path.to_string())
+            .header(ContentType::Form)
+            .cookies(self.cookies())
+            .body(encode(&all))
+            .dispatch()
+            .await;
+        self.keep_cookies(&response);
+        (response.status(), location(&response))
+    }
+}

@@ -17,6 +17,12 @@ pub struct Settings {
     pub data_dir: PathBuf,
     #[serde(default)]
     pub database_url: Option<String>,
+    /// How an SQLite database commits: `full` (the default) waits until each answer is on the
+    /// disk itself, so even a power cut loses nothing acknowledged; `normal` leaves that to the
+    /// operating system, which survives the server being killed but may lose the last answers
+    /// to a power cut, for more than twice the answers a second.
+    #[serde(default)]
+    pub sqlite_synchronous: crate::db::SqliteSync,
     #[serde(default = "default_min_group_size")]
     pub min_group_size: u32,
     /// The same for school, district and partner reports, which span many classes.

@@ -120,7 +120,7 @@ pub async fn setup_observed(
     if curriculum.is_empty() {
         return Err("the curriculum has no modules".into());
     }
-    let mut db = db::connect(&settings.database_url()).await?;
+    let mut db = db::connect_with(&settings.database_url(), settings.sqlite_synchronous).await?;
     observe(&mut db);
     if settings.migrate_on_start {
         db::migrate(&db).await?;

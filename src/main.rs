@@ -153,7 +153,7 @@ async fn serve() -> Result<(), String> {
 /// Connects, and migrates unless `migrate_on_start` is off (then only checks), like `serve`.
 async fn connect() -> Result<(config::Settings, sea_orm::DatabaseConnection), String> {
     let settings = config::load(&config::figment())?;
-    let db = db::connect(&settings.database_url()).await?;
+    let db = db::connect_with(&settings.database_url(), settings.sqlite_synchronous).await?;
     if settings.migrate_on_start {
         db::migrate(&db).await?;
     } else {
@@ -164,7 +164,7 @@ async fn connect() -> Result<(config::Settings, sea_orm::DatabaseConnection), St
 
 async fn migrate() -> Result<(), String> {
     let settings = config::load(&config::figment())?;
-    let db = db::connect(&settings.database_url()).await?;
+    let db = db::connect_with(&settings.database_url(), settings.sqlite_synchronous).await?;
     db::migrate(&db).await?;
     println!("migrations applied");
     Ok(())

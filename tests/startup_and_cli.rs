@@ -38,6 +38,46 @@ async fn tests_run_on_the_backend_they_were_asked_for() {
     }
 }
 
+/// SQLite commits with `synchronous=FULL` unless the administrator chooses `normal`; any other
+/// value stops the server with a message naming the setting.
+#[rocket::async_test]
+async fn sqlite_commits_as_configured() {
+    let synchronous = |browser: common::Browser| async move {
+        browser
+            .app()
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "PRAGMA synchronous",
+            ))
+            .await
+            .expect("pragma")
+            .expect("row")
+            .try_get_by_index::<i32>(0)
+            .expect("number")
+    };
+    let typo = common::TestEnv::with(|f| f.merge(("sqlite_synchronous", "fast"))).await;
+    let Err(error) = tellwise::setup(typo.figment.clone()).await else {
+        panic!("sqlite_synchronous = \"fast\" should be refused");
+    };
+    assert!(
+        error.contains("sqlite_synchronous") && error.contains("`full` or `normal`"),
+        "{error}"
+    );
+    let env = common::TestEnv::new().await;
+    let browser = env.browser().await;
+    if browser.app().db.get_database_backend() != DatabaseBackend::Sqlite {
+        return;
+    }
+    assert_eq!(synchronous(browser).await, 2, "FULL by default");
+    let env = common::TestEnv::with(|f| f.merge(("sqlite_synchronous", "normal"))).await;
+    assert_eq!(
+        synchronous(env.browser().await).await,
+        1,
+        "NORMAL when chosen"
+    );
+}
+
 #[rocket::async_test]
 async fn unknown_schemes_and_unreachable_servers_fail_clearly() {
     let dir = tempfile::tempdir().expect("tempdir");

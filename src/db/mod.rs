@@ -34,8 +34,23 @@ impl Backend {
 
 const SQLITE_CONNECTIONS: u32 = 4;
 
+/// SQLite's `synchronous` setting in WAL mode (see `Settings::sqlite_synchronous`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    #[default]
+    Full,
+    Normal,
+}
+
 /// Connects and fails with a message naming the backend when the server cannot be reached.
+/// SQLite commits with `synchronous=FULL`; see [`connect_with`].
 pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
+    connect_with(url, SqliteSync::Full).await
+}
+
+/// As [`connect`], choosing how SQLite commits.
+pub async fn connect_with(url: &str, sync: SqliteSync) -> Result<DatabaseConnection, String> {
     let backend = Backend::from_url(url)?;
     let url = match backend {
         Backend::Sqlite => prepare_sqlite_url(url)?,
@@ -58,9 +73,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, String> {
             .max_connections(SQLITE_CONNECTIONS)
             .min_connections(SQLITE_CONNECTIONS)
             .test_before_acquire(false);
-        options.map_sqlx_sqlite_opts(|opts| {
+        options.map_sqlx_sqlite_opts(move |opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
+                .synchronous(match sync {
+                    SqliteSync::Full => SqliteSynchronous::Full,
+                    SqliteSync::Normal => SqliteSynchronous::Normal,
+                })
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
         });

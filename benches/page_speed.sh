@@ -4,7 +4,8 @@
 # same binary in the same run; then the teacher's class dashboard. Prints requests per second,
 # p99 and the page-to-static ratio. Needs wrk (apt-get install -y wrk) and a release build:
 #   cargo build --release && bash benches/page_speed.sh
-# TELLWISE_BIN picks another binary; PAGE_SPEED_SECONDS the duration of each run.
+# TELLWISE_BIN picks another binary; PAGE_SPEED_SECONDS the duration of each run;
+# PAGE_SPEED_DATABASE_URL an empty PostgreSQL or MariaDB database instead of a new SQLite file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${TELLWISE_BIN:-target/release/tellwise}
@@ -17,7 +18,12 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 export TELLWISE_DATA_DIR=$work TELLWISE_PORT=$port TELLWISE_PURGE_AUTOMATICALLY=false RUST_LOG=warn
 # wrk sends one account's requests as fast as it can: lift the per-account budgets.
 export TELLWISE_WRITES_PER_MINUTE=1000000 TELLWISE_REPORTS_PER_MINUTE=1000000
-unset TELLWISE_DATABASE_URL
+if [[ -n ${PAGE_SPEED_DATABASE_URL:-} ]]; then
+  export TELLWISE_DATABASE_URL=$PAGE_SPEED_DATABASE_URL
+else
+  unset TELLWISE_DATABASE_URL
+fi
+database=$(case ${TELLWISE_DATABASE_URL:-sqlite} in postgres*) echo PostgreSQL ;; mysql* | mariadb*) echo MariaDB ;; *) echo SQLite ;; esac)
 password="page speed password 9"
 printf '%s\n' "$password" | $bin create-admin --email speed@school.test --name "Speed Admin" >/dev/null
 $bin serve >"$work/server.log" 2>&1 &
@@ -74,7 +80,7 @@ run() {  # key, label, path, cookie
     "$(curl -s -H "Cookie: $4" "$base$3" | wc -c)" "$rps" "$p99" "${non2xx:-0}"
   echo "$rps" >"$work/$1.rps"
 }
-echo "wrk -t2 -c64 -d${seconds}s on $(nproc) cores, SQLite, release build"
+echo "wrk -t2 -c64 -d${seconds}s on $(nproc) cores, $database, release build"
 run static "static file ($static)" "$static" ""
 # PAGE_SPEED_PERF=FILE records a perf profile of the server during the quiz page run.
 if [[ -n ${PAGE_SPEED_PERF:-} ]]; then

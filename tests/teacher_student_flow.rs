@@ -487,3 +487,60 @@ async fn a_stale_tab_cannot_change_an_answer_and_a_new_session_resumes() {
     drop(response);
     assert_eq!(stored().await, first);
 }
+
+/// Two tabs send different answers to the same step and both get past the page's check: the
+/// first saved counts, the second gets it back, and only the first moves the attempt on (on
+/// SQLite the answer and the move share one transaction; elsewhere they are two writes).
+#[rocket::async_test]
+async fn an_answer_that_loses_a_race_keeps_the_first_and_moves_nothing() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use std::collections::BTreeSet;
+    use tellwise::db::entities::{attempt, response};
+    use tellwise::db::queries::progress::save_answer_and_advance;
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room R", "6-8").await;
+    admin.add_students(class_id, &["Ray"]).await;
+    let slug = "fake-profiles";
+    admin.assign(class_id, slug).await;
+    let (code, cards) = admin.login_cards(class_id).await;
+    let student = env.browser().await;
+    student.student_sign_in(&code, "Ray", &cards[0].1).await;
+    student
+        .answer_steps(slug, Answers::AllWrong, Answers::AllRight, 1)
+        .await;
+    let db = &student.app().db;
+    let attempt = attempt::Entity::find()
+        .one(db)
+        .await
+        .expect("query")
+        .expect("the attempt");
+    assert_eq!(attempt.steps_done, 1);
+    let step = "a-step-of-the-race";
+    let first: BTreeSet<String> = ["a".to_string()].into();
+    let second: BTreeSet<String> = ["b".to_string()].into();
+    let saved = save_answer_and_advance(db, attempt.id, step, &first, true, 2)
+        .await
+        .expect("first answer saved");
+    assert_eq!(saved.answer, "[\"a\"]");
+    let lost = save_answer_and_advance(db, attempt.id, step, &second, false, 3)
+        .await
+        .expect("second answer answered, not an error");
+    assert_eq!(
+        lost.id, saved.id,
+        "the second tab gets the first answer back"
+    );
+    assert_eq!(lost.answer, "[\"a\"]");
+    let records = response::Entity::find()
+        .filter(response::Column::StepId.eq(step))
+        .all(db)
+        .await
+        .expect("query");
+    assert_eq!(records.len(), 1);
+    let attempt = attempt::Entity::find_by_id(attempt.id)
+        .one(db)
+        .await
+        .expect("query")
+        .expect("the attempt");
+    assert_eq!(attempt.steps_done, 2, "moved on by the first answer only");
+}

@@ -799,8 +799,15 @@ async fn answer_step(
             return Ok(Either::Right(page.with_status(Status::UnprocessableEntity)));
         }
         Some(Ok((answer, correct))) => {
-            let saved =
-                progress::save_answer(&app.db, attempt.id, &step.id, &answer, correct).await?;
+            let saved = progress::save_answer_and_advance(
+                &app.db,
+                attempt.id,
+                &step.id,
+                &answer,
+                correct,
+                number as i32,
+            )
+            .await?;
             // Another tab's different answer got in first, after this page's state was read.
             let first = progress::decode_answer(&saved.answer);
             if first != answer {
@@ -809,9 +816,8 @@ async fn answer_step(
                 )));
             }
         }
-        None => {}
+        None => progress::advance(&app.db, attempt.id, number as i32).await?,
     }
-    progress::advance(&app.db, attempt.id, number as i32).await?;
     if number == module.steps.len() {
         finish_attempt(app, module, &attempt).await?;
     }

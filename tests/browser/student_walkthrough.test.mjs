@@ -991,6 +991,487 @@ test('admin creates a partner who sees only the aggregates of the schools that g
   await partnerContext.close();
 });
 
+// ---------------------------------------------------------------- school administrators
+
+const SCHOOL_ADMIN = { name: 'Priya Principal', email: 'principal@school.test', password: 'violet harbor pencil rainfall' };
+const SCHOOL_ADMIN_ROLE = 'School administrator (all classes of one school)';
+// A school of the same district with a class of its own, which the school administrator must never see.
+const SA_OTHER_SCHOOL = 'Hillside Elementary School';
+const SA_OTHER_TEACHER = { name: 'Omar Okafor', email: 'teacher@hillside.test', password: 'copper lantern meadow thistle' };
+const SA_OTHER_CLASS = 'Hillside Room 3';
+const SA_OTHER_STUDENT = 'Hugo';
+// A class the school administrator creates, with a module nobody has started: every figure hidden.
+const SA_NEW_CLASS = 'Room 12';
+const SA_NEW_STUDENT = 'Bea';
+const SA_NEW_MODULE = 'fake-profiles';
+
+/** The rows of the roll-up table: school (or "All schools"), module cell, counts and figures. */
+async function rollupRows(page) {
+  const rows = await page.locator('table tbody tr').evaluateAll((trs) =>
+    trs.map((tr) => ({
+      school: tr.querySelector('th')?.innerText.trim() ?? '',
+      cells: [...tr.querySelectorAll('td')].map((td) => td.innerText.trim()),
+    })),
+  );
+  return rows.map(({ school, cells }) => {
+    const countsShown = cells.length === 6;
+    return {
+      school,
+      module: cells[0],
+      assigned: countsShown ? cells[1] : null,
+      started: countsShown ? cells[2] : null,
+      finished: countsShown ? cells[3] : null,
+      average: cells.at(-2),
+      gain: cells.at(-1),
+    };
+  });
+}
+
+/** The roll-up row of one module at one school ("All schools" for the total). */
+function rollupRow(rows, school, title) {
+  return rows.find((r) => r.school === school && r.module.startsWith(`${title} (`));
+}
+
+/** Reads a number at the start of a cell such as "2 (50%)". */
+function leadingNumber(cell, what) {
+  const m = String(cell).match(/^(\d+)/);
+  assert.ok(m, `${what}: "${cell}" does not start with a number`);
+  return Number(m[1]);
+}
+
+test('a school administrator sees every class and the reports of their own school, and nothing of another school', async () => {
+  assert.ok(seed.classId, 'seeding failed; nothing to test');
+  const context = await newContext('school admin: administrator', { javaScriptEnabled: true });
+  const page = await context.newPage();
+  let ownSchool;
+  let ownSchoolId;
+  let otherSchoolId;
+  let schoolAdminLink;
+  let otherTeacherLink;
+  const other = {}; // the other school's class: { id, assignmentId }
+
+  // ---- the administrator adds a school administrator for their own school, and another school
+  await withArtifacts('school-admin-setup', page, async () => {
+    await staffSignIn(page, ADMIN_EMAIL, ADMIN_PASSWORD, 'school admin setup');
+    await visit(page, '/admin/teachers');
+    const adminRow = page.locator('tbody tr', { hasText: ADMIN_EMAIL });
+    assert.equal(await adminRow.count(), 1, 'the staff list does not show the admin');
+    ownSchool = (await adminRow.locator('td').nth(3).innerText()).trim();
+    assert.ok(ownSchool && ownSchool !== 'none', 'the admin has no school');
+    ownSchoolId = Number(await page.locator('#school_id option', { hasText: ownSchool }).first().getAttribute('value'));
+    assert.ok(Number.isInteger(ownSchoolId), 'could not read the id of the admin\'s school');
+
+    await visit(page, '/admin/schools');
+    await page.locator('#school-name').fill(SA_OTHER_SCHOOL);
+    await clickAndLoad(page, page.getByRole('button', { name: 'Add school', exact: true }), 'add the other school');
+    assert.equal(pathOf(page), '/admin/schools');
+
+    await visit(page, '/admin/teachers');
+    const roleOption = page.locator('#role option[value="school_admin"]');
+    assert.equal(await roleOption.count(), 1, 'the staff form offers no school administrator role');
+    assert.equal((await roleOption.innerText()).trim(), SCHOOL_ADMIN_ROLE);
+    otherSchoolId = Number(await page.locator('#school_id option', { hasText: SA_OTHER_SCHOOL }).getAttribute('value'));
+    assert.ok(Number.isInteger(otherSchoolId) && otherSchoolId !== ownSchoolId, 'could not read the other school id');
+
+    await page.locator('#name').fill(SCHOOL_ADMIN.name);
+    await page.locator('#email').fill(SCHOOL_ADMIN.email);
+    await page.locator('#role').selectOption('school_admin');
+    await page.locator('#school_id').selectOption({ label: ownSchool });
+    await clickAndLoad(page, page.getByRole('button', { name: 'Add account', exact: true }), 'add the school administrator');
+    assert.equal(await page.getByRole('heading', { level: 1, name: `Account created for ${SCHOOL_ADMIN.name}` }).count(), 1, 'no "account created" page');
+    schoolAdminLink = await page.getByLabel('Link').inputValue();
+    assert.match(schoolAdminLink, /\/reset\?token=/, `the new account's link is "${schoolAdminLink}"`);
+
+    // ---- a teacher of the other school, whose class the school administrator must not see
+    await visit(page, '/admin/teachers');
+    await page.locator('#name').fill(SA_OTHER_TEACHER.name);
+    await page.locator('#email').fill(SA_OTHER_TEACHER.email);
+    await page.locator('#role').selectOption('teacher');
+    await page.locator('#school_id').selectOption({ label: SA_OTHER_SCHOOL });
+    await clickAndLoad(page, page.getByRole('button', { name: 'Add account', exact: true }), 'add the other school\'s teacher');
+    otherTeacherLink = await page.getByLabel('Link').inputValue();
+    assert.match(otherTeacherLink, /\/reset\?token=/);
+
+    await visit(page, '/admin/teachers');
+    const row = page.locator('tbody tr', { hasText: SCHOOL_ADMIN.email });
+    assert.equal(await row.count(), 1, 'the school administrator is not in the staff list');
+    const cells = (await row.locator('td').allInnerTexts()).map((c) => c.trim());
+    assert.deepEqual(cells.slice(0, 5), [SCHOOL_ADMIN.name, SCHOOL_ADMIN.email, SCHOOL_ADMIN_ROLE, ownSchool, 'Active']);
+    const teacherCells = (await page.locator('tbody tr', { hasText: SA_OTHER_TEACHER.email }).locator('td').allInnerTexts()).map((c) => c.trim());
+    assert.deepEqual(teacherCells.slice(2, 4), ['Teacher', SA_OTHER_SCHOOL], 'the other teacher is not a teacher of the other school');
+    await audit('admin staff accounts (school administrator added)', page);
+  });
+
+  // ---- the other school's teacher chooses a password and sets up a class; its student finishes the module
+  const teacherContext = await newContext('school admin: other teacher', { javaScriptEnabled: true });
+  const teacher = await teacherContext.newPage();
+  await withArtifacts('school-admin-other-teacher', teacher, async () => {
+    await visit(teacher, otherTeacherLink);
+    await teacher.locator('#password').fill(SA_OTHER_TEACHER.password);
+    await clickAndLoad(teacher, teacher.getByRole('button', { name: 'Set the password', exact: true }), 'choose the other teacher\'s password');
+    assert.equal(pathOf(teacher), '/login');
+    const token = (await api('POST', '/api/v1/tokens', { body: { email: SA_OTHER_TEACHER.email, password: SA_OTHER_TEACHER.password } })).json?.data?.token;
+    assert.ok(token, 'the other teacher got no API token');
+    const klass = (await api('POST', '/api/v1/classes', { token, body: { name: SA_OTHER_CLASS, tier: '3-5' }, expect: [201] })).json.data;
+    other.id = klass.id;
+    other.joinCode = klass.join_code;
+    const [student] = (await api('POST', `/api/v1/classes/${klass.id}/students`, { token, body: { names: [SA_OTHER_STUDENT] }, expect: [201] })).json.data;
+    other.assignmentId = (await api('POST', `/api/v1/classes/${klass.id}/assignments`, { token, body: { module: MODULE }, expect: [201] })).json.data.id;
+    await studentSignIn(teacher, other.joinCode, SA_OTHER_STUDENT, student.secret, 'other school student');
+    await visit(teacher, `/student/modules/${MODULE}`);
+    await walkLesson(teacher, `/student/modules/${MODULE}`, 'other school student');
+  });
+  await teacherContext.close();
+
+  // ---- the school administrator chooses a password and signs in
+  const saContext = await newContext('school admin', { javaScriptEnabled: true });
+  const sa = await saContext.newPage();
+  const classPath = `/teacher/classes/${seed.classId}`;
+  const otherClassPath = `/teacher/classes/${other.id}`;
+  const body = () => sa.locator('body').innerText();
+  /** Nothing of the other school on the page: not its name, its class or its student. */
+  const nothingOfTheOtherSchool = async (where) => {
+    const text = await body();
+    for (const [what, re] of [
+      ['the other school', /Hillside/],
+      ['the other school\'s student', new RegExp(`\\b${SA_OTHER_STUDENT}\\b`)],
+      ['a school that did not share', new RegExp(OTHER_SCHOOL)],
+    ]) {
+      assert.doesNotMatch(text, re, `${where}: a school administrator sees ${what}`);
+    }
+  };
+  const oneH1 = async (where, name) => {
+    const h1 = sa.getByRole('heading', { level: 1 });
+    assert.equal(await h1.count(), 1, `${where}: not exactly one h1`);
+    if (name !== undefined) assert.equal((await h1.innerText()).trim(), name, `${where}: the h1`);
+  };
+  const expectRefusal = async (urlPath, status) => {
+    const expected = { pattern: new RegExp(`status of ${status}`), url: `${BASE}${urlPath}` };
+    expectedConsole.push(expected);
+    try {
+      const res = await sa.goto(urlPath);
+      assert.equal(res?.status(), status, `a school administrator's GET ${urlPath} answered ${res?.status()}`);
+    } finally {
+      expectedConsole.splice(expectedConsole.indexOf(expected), 1);
+    }
+  };
+
+  await withArtifacts('school-admin', sa, async () => {
+    assert.ok(schoolAdminLink, 'the administrator made no link for the school administrator');
+    await visit(sa, schoolAdminLink);
+    assert.equal(await sa.getByRole('heading', { level: 1, name: 'Choose a new password' }).count(), 1);
+    await audit('choose a password (school administrator)', sa);
+    await sa.locator('#password').fill(SCHOOL_ADMIN.password);
+    await clickAndLoad(sa, sa.getByRole('button', { name: 'Set the password', exact: true }), 'choose the school administrator\'s password');
+    assert.equal(pathOf(sa), '/login', 'choosing a password does not lead to the sign-in page');
+    const landed = await staffSignIn(sa, SCHOOL_ADMIN.email, SCHOOL_ADMIN.password, 'school admin');
+    assert.equal(landed, '/teacher', `a school administrator's sign-in led to ${landed}, not /teacher`);
+
+    // ---- the navigation: classes, reports, curriculum, partner access, data retention, account; no staff accounts
+    const nav = sa.locator('header nav');
+    const navLinks = await nav.locator('a').evaluateAll((as) => as.map((a) => ({ text: a.innerText.trim(), href: a.getAttribute('href') })));
+    const byText = Object.fromEntries(navLinks.map((l) => [l.text, l.href]));
+    for (const [text, href] of [
+      ['Classes', '/teacher'],
+      ['Reports', '/reports'],
+      ['Curriculum', '/teacher/modules'],
+      ['Partner access', '/admin/schools'],
+      ['Data retention', '/admin/retention'],
+      ['Your account', '/account'],
+    ]) {
+      assert.equal(byText[text], href, `the school administrator's navigation has no "${text}" to ${href}: ${JSON.stringify(navLinks)}`);
+    }
+    for (const text of ['Staff accounts', 'Audit log']) {
+      assert.ok(!(text in byText), `the school administrator is offered "${text}"`);
+    }
+    assert.equal(await nav.locator('a[href^="/admin/teachers"], a[href^="/admin/audit"]').count(), 0, 'the navigation links to administrator pages');
+    assert.equal(await nav.getByRole('button', { name: 'Sign out', exact: true }).count(), 1, 'no "Sign out"');
+
+    // ---- the classes list: every class of the school, none of another
+    await oneH1('class list', 'Your classes');
+    const listed = (await sa.locator('main ul.cards h2 a').allInnerTexts()).map((s) => s.trim());
+    assert.ok(listed.includes(CLASS_NAME), `/teacher does not list "${CLASS_NAME}": ${JSON.stringify(listed)}`);
+    assert.ok(!listed.includes(SA_OTHER_CLASS), `/teacher lists "${SA_OTHER_CLASS}" of ${SA_OTHER_SCHOOL}`);
+    // The administrator made the seeded classes, so the school administrator sees someone else's classes:
+    // every class but the other school's, the same through the JSON API.
+    const adminClasses = (await api('GET', '/api/v1/classes', { token: seed.token })).json.data;
+    assert.ok(adminClasses.some((c) => c.id === other.id), 'the administrator does not see the other school\'s class');
+    const saToken = (await api('POST', '/api/v1/tokens', { body: { email: SCHOOL_ADMIN.email, password: SCHOOL_ADMIN.password } })).json?.data?.token;
+    assert.ok(saToken, 'the school administrator got no API token');
+    const saClasses = (await api('GET', '/api/v1/classes', { token: saToken })).json.data;
+    assert.deepEqual(
+      saClasses.map((c) => c.id).sort((a, b) => a - b),
+      adminClasses.filter((c) => c.id !== other.id).map((c) => c.id).sort((a, b) => a - b),
+      'the API lists other classes to the school administrator than every class of the school',
+    );
+    assert.deepEqual([...listed].sort(), saClasses.map((c) => c.name).sort(), 'the class list and the API list differ');
+    await api('GET', `/api/v1/classes/${other.id}`, { token: saToken, expect: [404] });
+    await nothingOfTheOtherSchool('/teacher');
+    await expectHelpLink(sa, 'school admin class list');
+    await audit('school admin class list', sa);
+
+    // ---- a class of their own, with a module nobody has started
+    await sa.locator('#name').fill(SA_NEW_CLASS);
+    await sa.locator('#tier').selectOption('6-8');
+    await clickAndLoad(sa, sa.getByRole('button', { name: 'Create class', exact: true }), 'create a class');
+    assert.match(pathOf(sa), /^\/teacher\/classes\/\d+$/, `creating a class led to ${pathOf(sa)}`);
+    const newClassPath = pathOf(sa);
+    await oneH1('new class', SA_NEW_CLASS);
+    await sa.locator('#names').fill(SA_NEW_STUDENT);
+    await clickAndLoad(sa, sa.getByRole('button', { name: 'Add students', exact: true }), 'add a student to the new class');
+    await sa.locator('#module').selectOption(SA_NEW_MODULE);
+    await clickAndLoad(sa, sa.getByRole('button', { name: 'Assign', exact: true }), 'assign a module to the new class');
+    assert.equal(pathOf(sa), newClassPath);
+    const newAssignment = sa.locator('main ul.cards li.card h3 a');
+    assert.equal(await newAssignment.count(), 1, 'the new class lists no assignment');
+    const newTitle = (await newAssignment.innerText()).trim();
+    const newAssignmentPath = await newAssignment.getAttribute('href');
+    assert.match(await sa.locator('.progress-label').innerText(), /^0 finished, 0 in progress, 1 not started/);
+    await audit('school admin: new class page', sa);
+
+    // ---- the seeded class: page, status grid, progress CSV, login cards, a student's records
+    await visit(sa, '/teacher');
+    await clickAndLoad(sa, sa.getByRole('link', { name: CLASS_NAME, exact: true }), 'open the seeded class');
+    assert.equal(pathOf(sa), classPath);
+    await oneH1('class page', CLASS_NAME);
+    assert.equal(alnum(await sa.locator('.code').first().innerText()), alnum(seed.joinCode), 'the class page does not show the class code');
+    assert.equal(await gridCell(sa, STUDENT_NAME, seed.moduleTitle), 'Finished', `${STUDENT_NAME} is not "Finished" in the status grid`);
+    const progressCsv = sa.locator(`main a[href="${classPath}/progress.csv"]`);
+    assert.equal(await progressCsv.count(), 1, 'the class page has no progress CSV link');
+    const csv = await sa.request.get(`${classPath}/progress.csv`);
+    assert.equal(csv.status(), 200, `the progress CSV answered ${csv.status()}`);
+    assert.match(await csv.text(), new RegExp(`^${STUDENT_NAME},Finished`, 'm'), 'the progress CSV does not show the finished student');
+    await expectHelpLink(sa, 'school admin class page');
+    await audit('school admin: class page', sa);
+
+    await clickAndLoad(sa, sa.getByRole('link', { name: 'Print login cards', exact: true }), 'open the login cards');
+    assert.equal(pathOf(sa), `${classPath}/cards`);
+    assert.equal(await sa.locator('.login-card', { hasText: STUDENT_NAME }).count(), 1, `no login card for ${STUDENT_NAME}`);
+    await audit('school admin: login cards', sa);
+
+    await visit(sa, classPath);
+    await clickAndLoad(sa, sa.locator('main ul.columns').getByRole('link', { name: STUDENT_NAME, exact: true }), 'open a student\'s records');
+    assert.equal(pathOf(sa), `${classPath}/students/${seed.student.id}`);
+    await oneH1('student records', STUDENT_NAME);
+    assert.equal(await sa.getByRole('rowheader', { name: seed.moduleTitle }).count(), 1, 'the records do not list the finished module');
+    await audit('school admin: student records', sa);
+
+    // ---- the class's module report, with its CSV
+    await visit(sa, classPath);
+    await clickAndLoad(sa, sa.locator('main ul.cards h3').getByRole('link', { name: seed.moduleTitle, exact: true }), 'open the module report');
+    assert.equal(pathOf(sa), `${classPath}/assignments/${seed.assignmentId}`);
+    await oneH1('module report', seed.moduleTitle);
+    assert.match(await sa.getByText(/\d+ finished, \d+ in progress/).first().innerText(), /^[1-9]\d* finished/, 'the report counts nobody as finished');
+    const statusRow = sa.locator('section[aria-labelledby="progress"] tbody tr').filter({ has: sa.getByRole('cell', { name: STUDENT_NAME, exact: true }) });
+    assert.equal(await statusRow.count(), 1, `the report does not list ${STUDENT_NAME}`);
+    assert.equal((await statusRow.locator('td').nth(1).innerText()).trim(), 'finished', `${STUDENT_NAME} is not "finished" in the report`);
+    assert.ok(await sa.locator('svg[role=img] title').count(), 'the report has no chart');
+    const average = sa.locator('main p', { has: sa.locator('strong', { hasText: 'Average first-attempt score:' }) });
+    assert.match(await average.innerText(), /\d+%/, 'the average score is not shown');
+    const resultsCsv = sa.locator(`main a[href="${classPath}/assignments/${seed.assignmentId}/results.csv"]`);
+    assert.equal(await resultsCsv.count(), 1, 'the module report has no CSV link');
+    const resultsCsvRes = await sa.request.get(`${classPath}/assignments/${seed.assignmentId}/results.csv`);
+    assert.equal(resultsCsvRes.status(), 200, `the results CSV answered ${resultsCsvRes.status()}`);
+    assert.match(resultsCsvRes.headers()['content-type'] ?? '', /text\/csv/);
+    assert.doesNotMatch(await resultsCsvRes.text(), new RegExp(`\\b${STUDENT_NAME}\\b`), 'the results CSV names a student');
+    await expectHelpLink(sa, 'school admin module report');
+    await audit('school admin: module report', sa);
+
+    // ---- the printable class summary
+    await visit(sa, classPath);
+    await clickAndLoad(sa, sa.getByRole('link', { name: 'Printable class summary', exact: true }), 'open the class summary');
+    assert.equal(pathOf(sa), `${classPath}/summary`);
+    await oneH1('class summary', `${CLASS_NAME}: class summary`);
+    const summaryRow = sa.locator('table tbody tr').filter({ has: sa.getByRole('rowheader', { name: seed.moduleTitle }) });
+    assert.equal(await summaryRow.count(), 1, 'the summary has no row for the module');
+    assert.match(await summaryRow.locator('td').nth(1).innerText(), /\d+%/, 'the summary shows no average score');
+    await audit('school admin: class summary', sa);
+
+    // ---- nobody has finished in the new class: every figure is hidden, not a number
+    await visit(sa, newAssignmentPath);
+    await oneH1('module report (nobody finished)', newTitle);
+    assert.ok(await sa.getByText('Figures appear once').count(), 'the empty report does not say when figures appear');
+    assert.equal((await average.innerText()).replace(/\s+/g, ' ').trim(), 'Average first-attempt score: not enough responses yet');
+    assert.equal(await sa.locator('svg[role=img] title').count(), 0, 'an empty report draws a chart');
+    assert.ok(await sa.getByText('Not enough responses yet.').count(), 'the questions do not say "Not enough responses yet."');
+    assert.equal(await sa.getByText(/% answered correctly/).count(), 0, 'an empty report shows a share correct');
+    await audit('school admin: module report (nobody finished)', sa);
+    await visit(sa, `${newClassPath}/summary`);
+    const emptyRow = sa.locator('table tbody tr').filter({ has: sa.getByRole('rowheader', { name: newTitle }) });
+    const emptyCells = (await emptyRow.locator('td').allInnerTexts()).map((c) => c.trim());
+    assert.deepEqual(emptyCells.slice(1), ['not enough yet', 'not enough yet', 'not enough yet'], `the summary shows figures nobody has earned: ${JSON.stringify(emptyCells)}`);
+    await audit('school admin: class summary (nobody finished)', sa);
+
+    // ---- the other school's class, by every door: not found
+    await expectRefusal(otherClassPath, 404);
+    await oneH1('other school\'s class', 'Page not found');
+    assert.ok(await sa.getByRole('alert').count(), 'the not-found page explains nothing');
+    await nothingOfTheOtherSchool(otherClassPath);
+    await expectHelpLink(sa, 'school admin: other school\'s class');
+    await audit('school admin: other school\'s class not found', sa);
+    for (const p of [`${otherClassPath}/cards`, `${otherClassPath}/summary`, `${otherClassPath}/progress.csv`, `${otherClassPath}/assignments/${other.assignmentId}`, `${otherClassPath}/assignments/${other.assignmentId}/results.csv`]) {
+      const res = await sa.request.get(p, { maxRedirects: 0 });
+      assert.equal(res.status(), 404, `a school administrator's GET ${p} answered ${res.status()}`);
+    }
+
+    // ---- the school's roll-up: one school, the new module's figures hidden
+    await visit(sa, '/teacher');
+    await clickAndLoad(sa, nav.getByRole('link', { name: 'Reports', exact: true }), 'open the reports');
+    assert.equal(pathOf(sa), '/reports');
+    await oneH1('roll-up', 'Reports across classes');
+    const schoolChoices = (await sa.locator('#f-school option').allInnerTexts()).map((s) => s.trim());
+    assert.deepEqual(schoolChoices, ['All my schools', ownSchool], `the school administrator may choose other schools: ${JSON.stringify(schoolChoices)}`);
+    const rows = await rollupRows(sa);
+    const schoolsShown = [...new Set(rows.map((r) => r.school))].sort();
+    assert.deepEqual(schoolsShown, ['All schools', ownSchool].sort(), `the roll-up shows other schools: ${JSON.stringify(schoolsShown)}`);
+    const own = rollupRow(rows, ownSchool, seed.moduleTitle);
+    const total = rollupRow(rows, 'All schools', seed.moduleTitle);
+    assert.ok(own && total, `the roll-up has no rows for ${seed.moduleTitle}`);
+    const ownFinished = leadingNumber(own.finished, 'own school finished');
+    assert.ok(ownFinished >= 1, 'the roll-up counts nobody as finished');
+    assert.equal(leadingNumber(total.finished, 'total finished'), ownFinished, 'the total counts students the school row does not (another school\'s?)');
+    assert.equal(total.average, own.average, 'the total\'s average differs from the only school\'s');
+    const ownIncluded = Number(own.average.match(/\((\d+) students\)/)?.[1]);
+    assert.ok(ownIncluded >= 1, `the roll-up shows no average score for ${seed.moduleTitle}: "${own.average}"`);
+    const hidden = rollupRow(rows, ownSchool, newTitle);
+    assert.ok(hidden, `the roll-up has no row for ${newTitle}, assigned in "${SA_NEW_CLASS}" (is the new class in the school?)`);
+    assert.equal(hidden.assigned, '1', `"${newTitle}" assigned: ${hidden.assigned}`);
+    assert.equal(leadingNumber(hidden.finished, 'new module finished'), 0);
+    assert.equal(hidden.average, 'not enough yet', `the average of "${newTitle}" shows "${hidden.average}"`);
+    assert.equal(hidden.gain, 'not enough yet', `the knowledge gain of "${newTitle}" shows "${hidden.gain}"`);
+    await nothingOfTheOtherSchool('/reports');
+    await expectHelpLink(sa, 'school admin roll-up');
+    await audit('school admin roll-up report', sa);
+
+    // The roll-up's CSV link, and the school chosen through the filter form.
+    const csvLink = await sa.locator('main a[download][href^="/reports.csv"]').getAttribute('href');
+    assert.ok(csvLink, 'the roll-up has no CSV link');
+    const rollupCsv = await sa.request.get(csvLink);
+    assert.equal(rollupCsv.status(), 200, `${csvLink} answered ${rollupCsv.status()}`);
+    const rollupCsvText = await rollupCsv.text();
+    assert.match(rollupCsvText, /^school,module,grades/);
+    assert.ok(rollupCsvText.includes(ownSchool), 'the roll-up CSV does not cover the school');
+    assert.doesNotMatch(rollupCsvText, /Hillside/, 'the roll-up CSV covers another school');
+    await sa.locator('#f-school').selectOption({ label: ownSchool });
+    await clickAndLoad(sa, sa.getByRole('button', { name: 'Show', exact: true }), 'show the school\'s roll-up');
+    assert.equal(new URL(sa.url()).searchParams.get('school'), String(ownSchoolId), `the filter led to ${sa.url()}`);
+    assert.deepEqual(await rollupRows(sa), rows, 'the roll-up of the school differs from the roll-up of "All my schools"');
+    await audit('school admin roll-up report (own school chosen)', sa);
+    for (const p of [`/reports?school=${otherSchoolId}`, `/reports.csv?school=${otherSchoolId}`, `/reports/items?module=${MODULE}&school=${otherSchoolId}`]) {
+      const res = await sa.request.get(p, { maxRedirects: 0 });
+      assert.equal(res.status(), 404, `a school administrator's GET ${p} answered ${res.status()}`);
+    }
+
+    // ---- item statistics, linked from the "All schools" row
+    const totalRow = sa.locator('table tbody tr').filter({ has: sa.getByRole('rowheader', { name: 'All schools', exact: true }) });
+    await clickAndLoad(sa, totalRow.getByRole('link', { name: seed.moduleTitle, exact: true }), 'open the item statistics');
+    assert.equal(`${pathOf(sa)}${new URL(sa.url()).search}`, `/reports/items?module=${MODULE}`);
+    await oneH1('item statistics', `Item statistics: ${seed.moduleTitle}`);
+    const cover = await sa.getByText(/^These figures cover \d+ students/).innerText();
+    assert.equal(Number(cover.match(/cover (\d+) students/)[1]), ownIncluded, `item statistics "${cover}", the roll-up ${ownIncluded} students`);
+    assert.ok((await sa.locator('table tbody tr').count()) >= 1, 'no item statistics');
+    const itemsCsv = await sa.locator('main a[download][href^="/reports/items.csv"]').getAttribute('href');
+    const itemsCsvRes = await sa.request.get(itemsCsv);
+    assert.equal(itemsCsvRes.status(), 200, `${itemsCsv} answered ${itemsCsvRes.status()}`);
+    await nothingOfTheOtherSchool('/reports/items');
+    await audit('school admin item statistics', sa);
+    await visit(sa, `/reports/items?module=${SA_NEW_MODULE}`);
+    await oneH1('item statistics (nobody finished)', `Item statistics: ${newTitle}`);
+    assert.ok(await sa.getByText('Not enough students have finished this module yet').count(), 'the item statistics of an unfinished module do not say they are held back');
+    assert.equal(await sa.locator('table').count(), 0, 'item statistics with nobody finished show a table');
+    await audit('school admin item statistics (nobody finished)', sa);
+
+    // ---- partner access: their own school only, no schools to add
+    await clickAndLoad(sa, nav.getByRole('link', { name: 'Partner access', exact: true }), 'open partner access');
+    assert.equal(pathOf(sa), '/admin/schools');
+    await oneH1('partner access', 'Partner access');
+    const schoolCards = (await sa.locator('main article.card h2').allInnerTexts()).map((s) => s.trim());
+    assert.deepEqual(schoolCards, [ownSchool], `the school administrator manages other schools: ${JSON.stringify(schoolCards)}`);
+    const card = sa.locator('main article.card');
+    assert.ok(
+      (await card.getByText(/sees this school's aggregates\./).count()) + (await card.getByText('No partner sees this school\'s reports.').count()) >= 1,
+      'the card does not say who sees the school\'s reports',
+    );
+    if (await card.getByText(`${PARTNER.name} sees this school's aggregates.`).count()) {
+      assert.equal(await card.getByRole('button', { name: `Stop sharing with ${PARTNER.name}`, exact: true }).count(), 1, 'the school administrator cannot stop sharing');
+    }
+    assert.equal(await sa.locator('#school-name').count(), 0, 'a school administrator is offered "Add a school"');
+    assert.equal(await sa.locator('main a[href="/admin/teachers"]').count(), 0, 'the page links to the staff accounts');
+    await nothingOfTheOtherSchool('/admin/schools');
+    await audit('school admin partner access', sa);
+
+    // ---- data retention: the school's classes only
+    await clickAndLoad(sa, nav.getByRole('link', { name: 'Data retention', exact: true }), 'open data retention');
+    assert.equal(pathOf(sa), '/admin/retention');
+    await oneH1('data retention', 'Data retention');
+    const retention = await sa.locator('main table tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.innerText.trim())),
+    );
+    const retained = retention.map((cells) => cells[0]);
+    for (const name of [CLASS_NAME, SA_NEW_CLASS]) assert.ok(retained.includes(name), `data retention does not list "${name}": ${JSON.stringify(retained)}`);
+    assert.ok(!retained.includes(SA_OTHER_CLASS), `data retention lists "${SA_OTHER_CLASS}" of another school`);
+    assert.deepEqual([...new Set(retention.map((cells) => cells[1]))], [ownSchool], 'data retention lists classes of other schools');
+    assert.deepEqual(retained.sort(), listed.concat(SA_NEW_CLASS).sort(), 'data retention and the class list differ');
+    await nothingOfTheOtherSchool('/admin/retention');
+    await audit('school admin data retention', sa);
+
+    // ---- the curriculum and the account page
+    await clickAndLoad(sa, nav.getByRole('link', { name: 'Curriculum', exact: true }), 'open the curriculum');
+    await oneH1('curriculum', 'Curriculum');
+    assert.ok(await sa.getByRole('link', { name: seed.moduleTitle, exact: true }).count(), 'the curriculum does not list the module');
+    await audit('school admin curriculum', sa);
+    await clickAndLoad(sa, nav.getByRole('link', { name: 'Your account', exact: true }), 'open the account page');
+    assert.equal(pathOf(sa), '/account');
+    await oneH1('account', 'Your account');
+    assert.ok(await sa.getByText(SCHOOL_ADMIN.email, { exact: true }).count(), 'the account page does not say who is signed in');
+    assert.equal(await sa.getByRole('button', { name: 'Change password', exact: true }).count(), 1);
+    await audit('school admin account', sa);
+
+    // ---- what only administrators reach: staff accounts and the audit log answer 403, readably
+    await expectRefusal('/admin/teachers', 403);
+    await oneH1('staff accounts refused', 'No access');
+    assert.match(await sa.getByRole('alert').innerText(), /administrators/, 'the refusal does not say the page is for administrators');
+    assert.equal(await sa.getByRole('cell', { name: ADMIN_EMAIL }).count(), 0, 'the refusal shows the staff list');
+    await expectHelpLink(sa, 'school admin: staff accounts refused');
+    await audit('school admin: staff accounts refused', sa);
+    const audit403 = await sa.request.get('/admin/audit', { maxRedirects: 0 });
+    assert.equal(audit403.status(), 403, `a school administrator's GET /admin/audit answered ${audit403.status()}`);
+
+    // Nor can the forms be sent anyway (with a valid CSRF token, so the refusals are the role's).
+    await visit(sa, '/account');
+    const csrf = await sa.locator('meta[name="csrf-token"]').getAttribute('content');
+    assert.match(String(csrf), /\S/, 'no CSRF token on the page');
+    const refusedWrites = [
+      ['/admin/teachers', { name: 'Sneaky Teacher', email: 'sneaky@school.test', role: 'admin', school_id: String(ownSchoolId) }, 403],
+      ['/admin/schools', { name: 'Sneaky School' }, 403],
+      [`/admin/schools/${otherSchoolId}/partners`, { partner_id: '999999' }, 404],
+      [`/admin/retention/${other.id}/purge`, { confirm: 'yes' }, 404],
+      [`${otherClassPath}/end`, {}, 404],
+    ];
+    for (const [p, form, status] of refusedWrites) {
+      const res = await sa.request.post(p, { form: { csrf_token: csrf, ...form }, maxRedirects: 0 });
+      assert.equal(res.status(), status, `a school administrator's POST ${p} answered ${res.status()}`);
+    }
+  });
+  await saContext.close();
+
+  // ---- the administrator's view: the other school is there and counted, and nothing was changed by the refused forms
+  await withArtifacts('school-admin-check', page, async () => {
+    await visit(page, `/reports?module=${MODULE}`);
+    const rows = await rollupRows(page);
+    const otherRow = rollupRow(rows, SA_OTHER_SCHOOL, seed.moduleTitle);
+    assert.ok(otherRow, `the administrator's roll-up has no row for ${SA_OTHER_SCHOOL}`);
+    assert.equal(leadingNumber(otherRow.finished, 'other school finished'), 1, `${SA_OTHER_STUDENT}'s finished module is not counted`);
+    const ownRow = rollupRow(rows, ownSchool, seed.moduleTitle);
+    const totalRow = rollupRow(rows, 'All schools', seed.moduleTitle);
+    assert.equal(leadingNumber(totalRow.finished, 'district total'), leadingNumber(ownRow.finished, 'own school') + 1, 'the district total is not both schools');
+    await visit(page, '/admin/teachers');
+    assert.equal(await page.locator('tbody tr', { hasText: 'sneaky@school.test' }).count(), 0, 'the school administrator created a staff account');
+    assert.equal(await page.locator('#school_id option', { hasText: 'Sneaky School' }).count(), 0, 'the school administrator created a school');
+  });
+  await context.close();
+});
+
 test('with JavaScript on, a step that cannot be saved says so, keeps trying, and is saved once', async () => {
   assert.ok(seed.token, 'seeding failed; nothing to test');
   const token = seed.token;
@@ -1086,6 +1567,27 @@ test('accessibility: axe-core finds no WCAG 2.0/2.1 A or AA violations', async (
     'partner roll-up report',
     'partner item statistics',
     'partner: class page not found',
+    'admin staff accounts (school administrator added)',
+    'choose a password (school administrator)',
+    'school admin class list',
+    'school admin: new class page',
+    'school admin: class page',
+    'school admin: login cards',
+    'school admin: student records',
+    'school admin: module report',
+    'school admin: class summary',
+    'school admin: module report (nobody finished)',
+    'school admin: class summary (nobody finished)',
+    "school admin: other school's class not found",
+    'school admin roll-up report',
+    'school admin roll-up report (own school chosen)',
+    'school admin item statistics',
+    'school admin item statistics (nobody finished)',
+    'school admin partner access',
+    'school admin data retention',
+    'school admin curriculum',
+    'school admin account',
+    'school admin: staff accounts refused',
   ];
   const missing = required.filter((r) => !audits.some((a) => (typeof r === 'string' ? a.name === r : r.test(a.name))));
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
     TransactionTrait,
 };
@@ -490,19 +490,70 @@ pub async fn answered_before(
         .collect())
 }
 
-/// Saves the first answer to a step. Returns the stored answer, which is the earlier one when
-/// the step was already answered: a repeat never makes a second record or changes the first.
-pub async fn save_answer(
+/// Saves the first answer to a step of the lesson and moves the attempt on to `steps_done`.
+/// Returns the stored answer, which is the earlier one when the step was already answered: a
+/// repeat never makes a second record or changes the first, and moves nothing on.
+///
+/// On SQLite both writes share one transaction: SQLite commits one at a time, and with
+/// `synchronous=FULL` each commit waits for the disk, so two commits per answer halved the
+/// answers a busy server could take. A failed insert leaves an SQLite transaction usable;
+/// PostgreSQL would abort it, so there (and on MariaDB) the insert stands alone.
+pub async fn save_answer_and_advance(
     db: &DatabaseConnection,
     attempt_id: i32,
     step_id: &str,
     answer: &BTreeSet<String>,
     correct: bool,
+    steps_done: i32,
 ) -> AppResult<response::Model> {
-    save_answer_in_phase(db, attempt_id, step_id, PHASE_MAIN, answer, correct).await
+    if db.get_database_backend() != DbBackend::Sqlite {
+        let saved =
+            save_answer_in_phase(db, attempt_id, step_id, PHASE_MAIN, answer, correct).await?;
+        if saved.answer == encode_answer(answer) {
+            advance(db, attempt_id, steps_done).await?;
+        }
+        return Ok(saved);
+    }
+    let transaction = db.begin().await?;
+    match new_answer(attempt_id, step_id, PHASE_MAIN, answer, correct)
+        .insert(&transaction)
+        .await
+    {
+        Ok(saved) => {
+            advance(&transaction, attempt_id, steps_done).await?;
+            transaction.commit().await?;
+            Ok(saved)
+        }
+        Err(e) if is_unique_violation(&e) => {
+            transaction.rollback().await?;
+            answer_in_phase(db, attempt_id, step_id, PHASE_MAIN)
+                .await?
+                .ok_or_else(|| AppError::internal("answer vanished after a conflicting insert"))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// As `save_answer`, for one phase: a check question has one "before" and one "main" answer.
+fn new_answer(
+    attempt_id: i32,
+    step_id: &str,
+    phase: &str,
+    answer: &BTreeSet<String>,
+    correct: bool,
+) -> response::ActiveModel {
+    response::ActiveModel {
+        attempt_id: Set(attempt_id),
+        step_id: Set(step_id.to_string()),
+        phase: Set(phase.to_string()),
+        answer: Set(encode_answer(answer)),
+        correct: Set(correct),
+        answered_at: Set(now()),
+        ..Default::default()
+    }
+}
+
+/// Saves the first answer to a step in one phase (a check question has one "before" and one
+/// "main" answer); returns the stored answer, as [`save_answer_and_advance`] does.
 pub async fn save_answer_in_phase(
     db: &DatabaseConnection,
     attempt_id: i32,
@@ -514,17 +565,9 @@ pub async fn save_answer_in_phase(
     // No look-up first: the callers have just read the answer with the page's state, and the
     // unique index on (attempt, step, phase) settles a race. Outside any transaction (hence
     // `DatabaseConnection`): PostgreSQL would abort one on the failed insert.
-    let inserted = response::ActiveModel {
-        attempt_id: Set(attempt_id),
-        step_id: Set(step_id.to_string()),
-        phase: Set(phase.to_string()),
-        answer: Set(encode_answer(answer)),
-        correct: Set(correct),
-        answered_at: Set(now()),
-        ..Default::default()
-    }
-    .insert(db)
-    .await;
+    let inserted = new_answer(attempt_id, step_id, phase, answer, correct)
+        .insert(db)
+        .await;
     match inserted {
         Ok(saved) => Ok(saved),
         Err(e) if is_unique_violation(&e) => answer_in_phase(db, attempt_id, step_id, phase)

@@ -208,7 +208,7 @@ fn csrf_field(
 pub struct Viewer {
     pub staff: bool,
     pub admin: bool,
-    /// May open reports across classes (administrators and partners).
+    /// May open reports across classes (administrators, school administrators and partners).
     pub reports: bool,
     /// A partner sees aggregates only: no classes.
     pub partner: bool,

@@ -29,6 +29,7 @@ pub struct App {
     pub keys: Keys,
     pub limits: auth::limits::SignInLimits,
     pub action_limits: auth::limits::ActionLimits,
+    pub writes: db::WriteQueue,
 }
 
 impl App {
@@ -129,6 +130,7 @@ pub async fn setup_observed(
     }
     let views = Views::load()?;
     let app = App {
+        writes: db::WriteQueue::for_backend(db.get_database_backend()),
         db,
         curriculum,
         keys: Keys::rotating(&secret, settings.previous_secret_key.as_deref()),

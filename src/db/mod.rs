@@ -34,6 +34,30 @@ impl Backend {
 
 const SQLITE_CONNECTIONS: u32 = 4;
 
+/// The line students' answers wait in on SQLite. SQLite lets one connection write at a time and
+/// makes the others retry after sleeps that grow to 100 ms, during which the write lock can sit
+/// free; queued here instead, in order, the next answer starts the moment the last one is
+/// committed. PostgreSQL and MariaDB take concurrent writers themselves: no line there.
+pub struct WriteQueue(Option<rocket::tokio::sync::Semaphore>);
+
+impl WriteQueue {
+    pub fn for_backend(backend: sea_orm::DatabaseBackend) -> Self {
+        Self(
+            (backend == sea_orm::DatabaseBackend::Sqlite)
+                .then(|| rocket::tokio::sync::Semaphore::new(1)),
+        )
+    }
+
+    /// Waits for this request's turn to write; the turn ends when the returned value is dropped.
+    pub async fn turn(&self) -> Option<rocket::tokio::sync::SemaphorePermit<'_>> {
+        match &self.0 {
+            // The semaphore is never closed, so acquiring cannot fail.
+            Some(line) => line.acquire().await.ok(),
+            None => None,
+        }
+    }
+}
+
 /// SQLite's `synchronous` setting in WAL mode (see `Settings::sqlite_synchronous`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -269,6 +293,31 @@ pub async fn rebuild_rollups(db: &DatabaseConnection) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[rocket::async_test]
+    async fn sqlite_writers_take_turns_and_server_databases_need_none() {
+        let line = WriteQueue::for_backend(sea_orm::DatabaseBackend::Sqlite);
+        let first = line.turn().await;
+        assert!(first.is_some());
+        let waiting = rocket::tokio::time::timeout(Duration::from_millis(50), line.turn()).await;
+        assert!(
+            waiting.is_err(),
+            "a second writer waits while the first writes"
+        );
+        drop(first);
+        assert!(
+            line.turn().await.is_some(),
+            "and goes once the first is done"
+        );
+        for backend in [
+            sea_orm::DatabaseBackend::Postgres,
+            sea_orm::DatabaseBackend::MySql,
+        ] {
+            let free = WriteQueue::for_backend(backend);
+            let (a, b) = (free.turn().await, free.turn().await);
+            assert!(a.is_none() && b.is_none());
+        }
+    }
 
     #[test]
     fn scheme_picks_backend_and_unknown_is_refused() {

@@ -326,6 +326,7 @@ async fn start(
     let StudentInModule { session, state } = here;
     let _ = form;
     let (module, state) = assigned(app, lang, slug, state)?;
+    let _turn = app.writes.turn().await;
     let attempt = progress::start_attempt(
         &app.db,
         session.student.id,
@@ -450,6 +451,7 @@ async fn answer_before(
         )),
         Ok((answer, correct)) => {
             if !answered {
+                let _turn = app.writes.turn().await;
                 progress::save_answer_in_phase(
                     &app.db,
                     attempt.id,
@@ -774,6 +776,7 @@ async fn answer_step(
         StepKind::Question(question) => Some(check_question(question, &form.choice)),
     };
     let stored = saved.filter(|_| step.kind.is_answered());
+    let _turn = app.writes.turn().await;
     if let Some(stored) = stored {
         // The first answer stands. The same answer again (a double click, a retry) just shows
         // it; a different one (a stale tab) is refused with the answer that counts.

@@ -20,7 +20,7 @@ pub struct Settings {
     /// How an SQLite database commits: `full` (the default) waits until each answer is on the
     /// disk itself, so even a power cut loses nothing acknowledged; `normal` leaves that to the
     /// operating system, which survives the server being killed but may lose the last answers
-    /// to a power cut, for more than twice the answers a second.
+    /// to a power cut, for about 1.6 times the answers a second (README, "Performance").
     #[serde(default)]
     pub sqlite_synchronous: crate::db::SqliteSync,
     #[serde(default = "default_min_group_size")]

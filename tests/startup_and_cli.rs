@@ -22,20 +22,24 @@ async fn tests_run_on_the_backend_they_were_asked_for() {
     };
     assert_eq!(browser.app().db.get_database_backend(), expected);
     if expected == DatabaseBackend::Sqlite {
-        let mode = browser
-            .app()
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                DatabaseBackend::Sqlite,
-                "PRAGMA journal_mode",
-            ))
-            .await
-            .expect("pragma")
-            .expect("row")
-            .try_get_by_index::<String>(0)
-            .expect("text");
+        let mode: String = sqlite_pragma(&browser, "journal_mode").await;
         assert_eq!(mode, "wal");
     }
+}
+
+async fn sqlite_pragma<T: sea_orm::TryGetable>(browser: &common::Browser, name: &str) -> T {
+    browser
+        .app()
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            DatabaseBackend::Sqlite,
+            format!("PRAGMA {name}"),
+        ))
+        .await
+        .expect("pragma")
+        .expect("row")
+        .try_get_by_index::<T>(0)
+        .expect("value")
 }
 
 /// SQLite commits with `synchronous=FULL` unless the administrator chooses `normal`; any other
@@ -43,18 +47,7 @@ async fn tests_run_on_the_backend_they_were_asked_for() {
 #[rocket::async_test]
 async fn sqlite_commits_as_configured() {
     let synchronous = |browser: common::Browser| async move {
-        browser
-            .app()
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                DatabaseBackend::Sqlite,
-                "PRAGMA synchronous",
-            ))
-            .await
-            .expect("pragma")
-            .expect("row")
-            .try_get_by_index::<i32>(0)
-            .expect("number")
+        sqlite_pragma::<i32>(&browser, "synchronous").await
     };
     let typo = common::TestEnv::with(|f| f.merge(("sqlite_synchronous", "fast"))).await;
     let Err(error) = tellwise::setup(typo.figment.clone()).await else {

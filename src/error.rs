@@ -101,7 +101,11 @@ pub fn error_page(req: &Request<'_>, status: Status, message: Option<String>) ->
         _ => i18n::t(language, "error.title"),
     };
     let message = message.unwrap_or_else(|| default_message(language, status));
-    Page::error(status, &title, &message).in_language(language)
+    let page = Page::error(status, &title, &message).in_language(language);
+    match crate::auth::guards::staff_let_in(req) {
+        Some(staff) => page.for_staff(&staff),
+        None => page,
+    }
 }
 
 /// Refusals go to the log with the account and the address asked for (never the input):

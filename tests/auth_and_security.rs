@@ -696,3 +696,31 @@ async fn module_pages_refuse_a_signed_out_student_and_an_ended_class() {
     assert_refused(still_in.clone(), "a student of an ended class").await;
     assert_forms_refused(still_in, "a student of an ended class").await;
 }
+
+/// A staff member refused a page (403) or sent to one that is not theirs (404) keeps their
+/// navigation; a visitor who is not signed in gets none.
+#[rocket::async_test]
+async fn error_pages_keep_the_staff_navigation_of_who_is_signed_in() {
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room N", "6-8").await;
+    let teacher = env.teacher(&admin, "Nina Teacher").await;
+    let staff_nav = "<form method=\"post\" action=\"/logout\">";
+    for (path, status) in [
+        ("/admin/teachers".to_string(), Status::Forbidden),
+        (format!("/teacher/classes/{class_id}"), Status::NotFound),
+    ] {
+        let (got, page) = teacher.get(&path).await;
+        assert_eq!(got, status, "{path}");
+        assert!(page.contains(staff_nav), "{path}: no staff navigation");
+        assert!(page.contains("<a href=\"/teacher\">Classes</a>"), "{path}");
+        assert!(
+            !page.contains("Staff accounts"),
+            "{path}: a teacher's navigation"
+        );
+    }
+    let visitor = env.browser().await;
+    let (got, page) = visitor.get(&format!("/teacher/classes/{class_id}")).await;
+    assert_ne!(got, Status::Ok);
+    assert!(!page.contains(staff_nav));
+}

@@ -156,6 +156,16 @@ impl<'r> FromRequest<'r> for Staff {
     }
 }
 
+/// The staff member this request's `Staff` guard already let in, without checking anew: for
+/// error pages, which keep the staff navigation. Only for the end of a request (an error page),
+/// since it stores "nobody" for a request whose guard has not run.
+pub fn staff_let_in(req: &Request<'_>) -> Option<Staff> {
+    req.local_cache(|| Err::<Staff, Status>(Status::Unauthorized))
+        .as_ref()
+        .ok()
+        .cloned()
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Admin {
     type Error = ();

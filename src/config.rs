@@ -19,8 +19,9 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// How an SQLite database commits: `full` (the default) waits until each answer is on the
     /// disk itself, so even a power cut loses nothing acknowledged; `normal` leaves that to the
-    /// operating system, which survives the server being killed but may lose the last answers
-    /// to a power cut, for about 1.6 times the answers a second (README, "Performance").
+    /// operating system, which survives the server being killed but may lose the last seconds
+    /// of answers to a power cut or an operating-system crash, for about 1.6 times the answers
+    /// a second (README, "Performance").
     #[serde(default)]
     pub sqlite_synchronous: crate::db::SqliteSync,
     #[serde(default = "default_min_group_size")]

@@ -445,7 +445,8 @@ async fn pages_rendered_once_still_carry_each_students_own_token_language_and_an
     let own_token = |html: &str| csrf_in(html).expect("pages carry a CSRF token");
     let check = "/student/modules/fake-profiles/before/1";
     let (_, first) = students[0].get(check).await;
-    let (_, second) = students[1].get(check).await;
+    // Another address for the same page: the language switch must send Ben back to his own.
+    let (_, second) = students[1].get(&format!("{check}?from=x")).await;
     let (first_token, second_token) = (own_token(&first), own_token(&second));
     assert_eq!(first_token, own_token(&students[0].get("/help").await.1));
     assert_eq!(second_token, own_token(&students[1].get("/help").await.1));
@@ -455,12 +456,18 @@ async fn pages_rendered_once_still_carry_each_students_own_token_language_and_an
         4,
         "in the head, the answer form, the sign-out form and the language switch"
     );
+    let own_back = format!("name=\"back\" value=\"{check}?from&#x3D;x\"");
+    assert!(
+        second.contains(&own_back),
+        "Ben goes back to his own address"
+    );
     assert_eq!(
         first.replace(&first_token, "TOKEN"),
-        second.replace(&second_token, "TOKEN"),
+        second
+            .replace(&second_token, "TOKEN")
+            .replace(&own_back, &format!("name=\"back\" value=\"{check}\"")),
         "the same question for both"
     );
-    assert!(second.contains(&format!("name=\"back\" value=\"{check}\"")));
 
     // The token in the page served from memory is the one that saves the answer.
     let module = admin

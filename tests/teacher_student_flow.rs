@@ -544,3 +544,67 @@ async fn an_answer_that_loses_a_race_keeps_the_first_and_moves_nothing() {
         .expect("the attempt");
     assert_eq!(attempt.steps_done, 2, "moved on by the first answer only");
 }
+
+/// An answer saved whose next write failed (the move to the next step): the same answer sent
+/// again, as app.js does after an error, moves the student on instead of leaving them stuck.
+#[rocket::async_test]
+async fn the_same_answer_again_finishes_what_a_failed_save_left_undone() {
+    use sea_orm::EntityTrait;
+    use std::collections::BTreeSet;
+    use tellwise::curriculum::StepKind;
+    use tellwise::db::entities::attempt;
+    use tellwise::db::queries::progress;
+    let env = TestEnv::new().await;
+    let admin = env.admin().await;
+    let class_id = admin.create_class("Room S", "6-8").await;
+    admin.add_students(class_id, &["Sol"]).await;
+    let slug = "fake-profiles";
+    admin.assign(class_id, slug).await;
+    let (code, cards) = admin.login_cards(class_id).await;
+    let student = env.browser().await;
+    student.student_sign_in(&code, "Sol", &cards[0].1).await;
+    let module = student.app().curriculum.get(slug).expect("module").clone();
+    let question = module
+        .steps
+        .iter()
+        .position(|s| matches!(s.kind, StepKind::Question(_)))
+        .expect("a question");
+    assert!(question + 1 < module.steps.len(), "not the last step");
+    student
+        .answer_steps(slug, Answers::AllWrong, Answers::AllRight, question)
+        .await;
+    let db = &student.app().db;
+    let attempt = attempt::Entity::find()
+        .one(db)
+        .await
+        .expect("query")
+        .expect("the attempt");
+    assert_eq!(attempt.steps_done, question as i32);
+    // The answer was saved, and then the write that moves the attempt on failed.
+    let fields = common::answer_fields(&module.steps[question], Answers::AllRight);
+    let answer: BTreeSet<String> = fields
+        .iter()
+        .filter(|(name, _)| name == "choice")
+        .map(|(_, value)| value.clone())
+        .collect();
+    progress::save_answer_in_phase(
+        db,
+        attempt.id,
+        &module.steps[question].id,
+        progress::PHASE_MAIN,
+        &answer,
+        true,
+    )
+    .await
+    .expect("saved");
+    let next = format!("/student/modules/{slug}/steps/{}", question + 2);
+    let (status, _) = student.get(&next).await;
+    assert_eq!(status, Status::Conflict, "stuck before the retry");
+
+    let path = format!("/student/modules/{slug}/steps/{}", question + 1);
+    let response = student.post_form(&path, &common::as_refs(&fields)).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    drop(response);
+    let (status, _) = student.get(&next).await;
+    assert_eq!(status, Status::Ok, "the retry moved the student on");
+}

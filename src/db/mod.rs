@@ -294,6 +294,11 @@ pub async fn rebuild_rollups(db: &DatabaseConnection) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn sqlite_commits_with_full_unless_told_otherwise() {
+        assert_eq!(SqliteSync::default(), SqliteSync::Full);
+    }
+
     #[rocket::async_test]
     async fn sqlite_writers_take_turns_and_server_databases_need_none() {
         let line = WriteQueue::for_backend(sea_orm::DatabaseBackend::Sqlite);

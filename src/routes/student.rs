@@ -326,7 +326,7 @@ async fn start(
     let StudentInModule { session, state } = here;
     let _ = form;
     let (module, state) = assigned(app, lang, slug, state)?;
-    let _turn = app.writes.turn().await;
+    let turn = app.writes.turn().await;
     let attempt = progress::start_attempt(
         &app.db,
         session.student.id,
@@ -335,6 +335,7 @@ async fn start(
         lang.0.code(),
     )
     .await?;
+    drop(turn);
     Ok(Redirect::to(next_place(app, module, &attempt).await?))
 }
 
@@ -370,14 +371,17 @@ async fn before_page(
             next_place(app, module, &attempt).await?,
         )));
     }
-    // Every student sees the same question: only their token and name differ.
+    // Every student sees the same question: only their token and address differ.
     let key = format!("{}@{}/before/{number}", module.slug, module.version);
-    let page = Page::shared(views, lang.0, "student/before", key, || {
-        before_content(lang, module, number, None)
-    });
-    Ok(Either::Right(page.for_viewer(Viewer::student(
-        &session.student.display_name,
-    ))))
+    let name = &session.student.display_name;
+    Ok(Either::Right(Page::shared(
+        views,
+        lang.0,
+        name,
+        "student/before",
+        key,
+        || before_content(lang, module, number, None),
+    )))
 }
 
 fn before_view(
@@ -697,16 +701,24 @@ async fn step_page(
     }
     let answer = saved.as_ref().map(|r| progress::decode_answer(&r.answer));
     let title = || step_title(lang, module, number);
+    // A step not yet answered looks the same to every student, unless it is a reply
+    // conversation part way through (`path`: the replies chosen so far).
     if answer.is_none() && path.is_none() {
-        // A step not yet answered looks the same to every student.
         let key = format!("{}@{}/steps/{number}", module.slug, module.version);
-        let page = Page::shared(views, lang.0, "student/step", key, || {
-            let context = step_context(lang, module, number, None, None, None);
-            (title(), context)
-        });
-        return Ok(Either::Right(
-            page.for_viewer(Viewer::student(&session.student.display_name)),
-        ));
+        let name = &session.student.display_name;
+        return Ok(Either::Right(Page::shared(
+            views,
+            lang.0,
+            name,
+            "student/step",
+            key,
+            || {
+                (
+                    title(),
+                    step_context(lang, module, number, None, None, None),
+                )
+            },
+        )));
     }
     let context = step_context(lang, module, number, answer.as_ref(), path, None);
     Ok(Either::Right(page_for(
@@ -776,20 +788,29 @@ async fn answer_step(
         StepKind::Question(question) => Some(check_question(question, &form.choice)),
     };
     let stored = saved.filter(|_| step.kind.is_answered());
-    let _turn = app.writes.turn().await;
     if let Some(stored) = stored {
-        // The first answer stands. The same answer again (a double click, a retry) just shows
-        // it; a different one (a stale tab) is refused with the answer that counts.
+        // The first answer stands. A different one (a stale tab) is refused with the answer
+        // that counts; the same one again (a double click, a retry) shows it, after finishing
+        // what the first save may not have: the answer can be saved and the write after it
+        // fail, and the retry is then the student's only way on.
         let first = progress::decode_answer(&stored.answer);
         let differs = matches!(&checked, Some(Ok((answer, _))) if *answer != first);
-        if !differs {
-            return Ok(Either::Left(Redirect::to(uri!(step_page(slug, number, _)))));
+        if differs {
+            return Ok(Either::Right(answered_elsewhere(
+                &session, lang, module, number, &first,
+            )));
         }
-        return Ok(Either::Right(answered_elsewhere(
-            &session, lang, module, number, &first,
-        )));
+        let last = number == module.steps.len();
+        if attempt.steps_done < number as i32 || (last && attempt.finished_at.is_none()) {
+            let _turn = app.writes.turn().await;
+            progress::advance(&app.db, attempt.id, number as i32).await?;
+            if last {
+                finish_attempt(app, module, &attempt).await?;
+            }
+        }
+        return Ok(Either::Left(Redirect::to(uri!(step_page(slug, number, _)))));
     }
-    match checked {
+    let answer = match checked {
         Some(Err(key)) => {
             let path = (!form.path.is_empty()).then_some(form.path.as_str());
             let context = step_context(lang, module, number, None, path, Some(&lang.t(key)));
@@ -801,7 +822,12 @@ async fn answer_step(
             );
             return Ok(Either::Right(page.with_status(Status::UnprocessableEntity)));
         }
-        Some(Ok((answer, correct))) => {
+        Some(Ok(answer)) => Some(answer),
+        None => None,
+    };
+    let _turn = app.writes.turn().await;
+    match answer {
+        Some((answer, correct)) => {
             let saved = progress::save_answer_and_advance(
                 &app.db,
                 attempt.id,

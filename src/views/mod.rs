@@ -265,14 +265,16 @@ impl Page {
         }
     }
 
-    /// A page that is the same for every reader of `key` in `language` but for their CSRF
-    /// token, address and name: rendered once, then served from memory, so `build` (its title
-    /// and context) runs only the first time. `key` must name everything else the page
-    /// depends on; curriculum pages use the module's slug, version and step, which never change
-    /// while the server runs.
+    /// A student's page that is the same for every student reading `key` in `language` but for
+    /// their CSRF token and address (and name, should a template show it): rendered once, then
+    /// served from memory, so `build` (its title and context) runs only the first time. `key`
+    /// must name everything else the page depends on; curriculum pages use the module's slug,
+    /// version and step, which never change while the server runs. Students only: the
+    /// navigation rendered into the page is a student's.
     pub fn shared(
         views: &Views,
         language: Language,
+        student_name: &str,
         template: &'static str,
         key: String,
         build: impl FnOnce() -> (String, Value),
@@ -290,7 +292,9 @@ impl Page {
         };
         Self {
             shared: Some(key),
-            ..page.in_language(language)
+            ..page
+                .in_language(language)
+                .for_viewer(Viewer::student(student_name))
         }
     }
 

@@ -425,20 +425,14 @@ async fn concurrent_repeats_make_one_answer_and_one_finish() {
 async fn a_stale_tab_cannot_change_an_answer_and_a_new_session_resumes() {
     use sea_orm::EntityTrait;
     let env = TestEnv::new().await;
-    let admin = env.admin().await;
-    let class_id = admin.create_class("Room T", "6-8").await;
-    admin.add_students(class_id, &["Tab"]).await;
+    let OneStudent {
+        student,
+        module,
+        question,
+        code,
+        secret,
+    } = one_student_on_fake_profiles(&env, "Room T", "Tab").await;
     let slug = "fake-profiles";
-    admin.assign(class_id, slug).await;
-    let (code, cards) = admin.login_cards(class_id).await;
-    let student = env.browser().await;
-    student.student_sign_in(&code, "Tab", &cards[0].1).await;
-    let module = student.app().curriculum.get(slug).expect("module").clone();
-    let question = module
-        .steps
-        .iter()
-        .position(|s| matches!(s.kind, tellwise::curriculum::StepKind::Question(_)))
-        .expect("a question");
     student
         .answer_steps(slug, Answers::AllWrong, Answers::AllRight, question + 1)
         .await;
@@ -476,7 +470,7 @@ async fn a_stale_tab_cannot_change_an_answer_and_a_new_session_resumes() {
     assert_eq!(response.status(), Status::SeeOther);
     drop(response);
     let again = env.browser().await;
-    again.student_sign_in(&code, "Tab", &cards[0].1).await;
+    again.student_sign_in(&code, "Tab", &secret).await;
     let response = again
         .post_form(&format!("/student/modules/{slug}/start"), &[])
         .await;
@@ -495,26 +489,17 @@ async fn a_stale_tab_cannot_change_an_answer_and_a_new_session_resumes() {
 async fn an_answer_that_loses_a_race_keeps_the_first_and_moves_nothing() {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     use std::collections::BTreeSet;
-    use tellwise::db::entities::{attempt, response};
+    use tellwise::db::entities::response;
     use tellwise::db::queries::progress::save_answer_and_advance;
     let env = TestEnv::new().await;
-    let admin = env.admin().await;
-    let class_id = admin.create_class("Room R", "6-8").await;
-    admin.add_students(class_id, &["Ray"]).await;
-    let slug = "fake-profiles";
-    admin.assign(class_id, slug).await;
-    let (code, cards) = admin.login_cards(class_id).await;
-    let student = env.browser().await;
-    student.student_sign_in(&code, "Ray", &cards[0].1).await;
+    let student = one_student_on_fake_profiles(&env, "Room R", "Ray")
+        .await
+        .student;
     student
-        .answer_steps(slug, Answers::AllWrong, Answers::AllRight, 1)
+        .answer_steps("fake-profiles", Answers::AllWrong, Answers::AllRight, 1)
         .await;
     let db = &student.app().db;
-    let attempt = attempt::Entity::find()
-        .one(db)
-        .await
-        .expect("query")
-        .expect("the attempt");
+    let attempt = the_attempt(db).await;
     assert_eq!(attempt.steps_done, 1);
     let step = "a-step-of-the-race";
     let first: BTreeSet<String> = ["a".to_string()].into();
@@ -537,11 +522,7 @@ async fn an_answer_that_loses_a_race_keeps_the_first_and_moves_nothing() {
         .await
         .expect("query");
     assert_eq!(records.len(), 1);
-    let attempt = attempt::Entity::find_by_id(attempt.id)
-        .one(db)
-        .await
-        .expect("query")
-        .expect("the attempt");
+    let attempt = the_attempt(db).await;
     assert_eq!(attempt.steps_done, 2, "moved on by the first answer only");
 }
 
@@ -549,36 +530,22 @@ async fn an_answer_that_loses_a_race_keeps_the_first_and_moves_nothing() {
 /// again, as app.js does after an error, moves the student on instead of leaving them stuck.
 #[rocket::async_test]
 async fn the_same_answer_again_finishes_what_a_failed_save_left_undone() {
-    use sea_orm::EntityTrait;
     use std::collections::BTreeSet;
-    use tellwise::curriculum::StepKind;
-    use tellwise::db::entities::attempt;
     use tellwise::db::queries::progress;
     let env = TestEnv::new().await;
-    let admin = env.admin().await;
-    let class_id = admin.create_class("Room S", "6-8").await;
-    admin.add_students(class_id, &["Sol"]).await;
+    let OneStudent {
+        student,
+        module,
+        question,
+        ..
+    } = one_student_on_fake_profiles(&env, "Room S", "Sol").await;
     let slug = "fake-profiles";
-    admin.assign(class_id, slug).await;
-    let (code, cards) = admin.login_cards(class_id).await;
-    let student = env.browser().await;
-    student.student_sign_in(&code, "Sol", &cards[0].1).await;
-    let module = student.app().curriculum.get(slug).expect("module").clone();
-    let question = module
-        .steps
-        .iter()
-        .position(|s| matches!(s.kind, StepKind::Question(_)))
-        .expect("a question");
     assert!(question + 1 < module.steps.len(), "not the last step");
     student
         .answer_steps(slug, Answers::AllWrong, Answers::AllRight, question)
         .await;
     let db = &student.app().db;
-    let attempt = attempt::Entity::find()
-        .one(db)
-        .await
-        .expect("query")
-        .expect("the attempt");
+    let attempt = the_attempt(db).await;
     assert_eq!(attempt.steps_done, question as i32);
     // The answer was saved, and then the write that moves the attempt on failed.
     let fields = common::answer_fields(&module.steps[question], Answers::AllRight);
@@ -607,4 +574,53 @@ async fn the_same_answer_again_finishes_what_a_failed_save_left_undone() {
     drop(response);
     let (status, _) = student.get(&next).await;
     assert_eq!(status, Status::Ok, "the retry moved the student on");
+}
+
+/// A class of one student with fake-profiles assigned, the student signed in.
+struct OneStudent {
+    student: common::Browser,
+    module: tellwise::curriculum::Module,
+    /// The index of the module's first question step.
+    question: usize,
+    code: String,
+    secret: String,
+}
+
+async fn one_student_on_fake_profiles(env: &TestEnv, room: &str, name: &str) -> OneStudent {
+    let admin = env.admin().await;
+    let class_id = admin.create_class(room, "6-8").await;
+    admin.add_students(class_id, &[name]).await;
+    admin.assign(class_id, "fake-profiles").await;
+    let (code, cards) = admin.login_cards(class_id).await;
+    let student = env.browser().await;
+    student.student_sign_in(&code, name, &cards[0].1).await;
+    let module = student
+        .app()
+        .curriculum
+        .get("fake-profiles")
+        .expect("module")
+        .clone();
+    let question = module
+        .steps
+        .iter()
+        .position(|s| matches!(s.kind, tellwise::curriculum::StepKind::Question(_)))
+        .expect("a question");
+    let secret = cards[0].1.clone();
+    OneStudent {
+        student,
+        module,
+        question,
+        code,
+        secret,
+    }
+}
+
+/// The only attempt in the database.
+async fn the_attempt(db: &sea_orm::DatabaseConnection) -> tellwise::db::entities::attempt::Model {
+    use sea_orm::EntityTrait;
+    tellwise::db::entities::attempt::Entity::find()
+        .one(db)
+        .await
+        .expect("query")
+        .expect("the attempt")
 }

@@ -249,7 +249,13 @@ pub struct Page {
     viewer: Viewer,
     status: Status,
     language: Option<Language>,
-    shared: Option<SharedKey>,
+    shared: Option<Shared>,
+}
+
+/// Where a shared page stands: already in memory, or to be rendered and kept under its key.
+enum Shared {
+    Kept(Arc<SharedPage>),
+    ToKeep(SharedKey),
 }
 
 impl Page {
@@ -284,14 +290,18 @@ impl Page {
             language,
             content: key,
         };
-        let page = if views.shared_page(&key).is_some() {
-            Self::new(template, String::new(), Value::Null)
-        } else {
-            let (title, context) = build();
-            Self::new(template, title, context)
+        let (page, shared) = match views.shared_page(&key) {
+            Some(kept) => (
+                Self::new(template, String::new(), Value::Null),
+                Shared::Kept(kept),
+            ),
+            None => {
+                let (title, context) = build();
+                (Self::new(template, title, context), Shared::ToKeep(key))
+            }
         };
         Self {
-            shared: Some(key),
+            shared: Some(shared),
             ..page
                 .in_language(language)
                 .for_viewer(Viewer::student(student_name))
@@ -347,39 +357,38 @@ impl<'r> Responder<'r, 'static> for Page {
             tracing::error!(error = %e, "template failed");
             Status::InternalServerError
         };
+        // What the layout reads around the page's own context.
+        let context = |csrf: &str, viewer: &Viewer, path: &str, page: Value| {
+            json!({
+                "title": self.title,
+                "csrf": csrf,
+                "viewer": viewer,
+                "lang": lang.code(),
+                "path": path,
+                "page": page,
+            })
+        };
         let html = match self.shared {
             None => {
-                let context = json!({
-                    "title": self.title,
-                    "csrf": csrf,
-                    "viewer": self.viewer,
-                    "lang": lang.code(),
-                    "path": path,
-                    "page": self.context,
-                });
+                let context = context(&csrf, &self.viewer, &path, self.context);
                 views.render(self.template, context).map_err(failed)?
             }
-            Some(key) => {
-                let page = match views.shared_page(&key) {
-                    Some(page) => page,
-                    None => {
-                        let viewer = Viewer {
-                            name: Slot::Name.marker().into(),
-                            ..self.viewer.clone()
-                        };
-                        let context = json!({
-                            "title": self.title,
-                            "csrf": Slot::Csrf.marker(),
-                            "viewer": viewer,
-                            "lang": lang.code(),
-                            "path": Slot::Path.marker(),
-                            "page": self.context,
-                        });
-                        let html = views.render(self.template, context).map_err(failed)?;
-                        views.keep_shared(key, SharedPage::cut(&html))
-                    }
+            Some(Shared::Kept(page)) => page.fill(&csrf, &path, &self.viewer.name),
+            Some(Shared::ToKeep(key)) => {
+                let viewer = Viewer {
+                    name: Slot::Name.marker().into(),
+                    ..self.viewer.clone()
                 };
-                page.fill(&csrf, &path, &self.viewer.name)
+                let slots = context(
+                    Slot::Csrf.marker(),
+                    &viewer,
+                    Slot::Path.marker(),
+                    self.context,
+                );
+                let html = views.render(self.template, slots).map_err(failed)?;
+                views
+                    .keep_shared(key, SharedPage::cut(&html))
+                    .fill(&csrf, &path, &self.viewer.name)
             }
         };
         Response::build()
